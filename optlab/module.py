@@ -1,0 +1,90 @@
+"""The LightningModule: the CNN, its metrics, and an optimizer built from its own hyperparameters."""
+
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torchmetrics import MaxMetric
+from torchmetrics.classification import MulticlassAccuracy
+
+from optlab.model import SeedCNN
+from optlab.optimizers import build_optimizer, check_optimizer_args
+from optlab.schedules import build_schedule, check_schedule
+
+
+class ImageClassifier(L.LightningModule):
+    """Trains SeedCNN with the optimizer named in its hyperparameters; logs under stable keys."""
+
+    def __init__(
+        self,
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        optimizer_kwargs: dict[str, Any] | None = None,
+        schedule: str = "none",
+        warmup_epochs: float = 0.0,
+        num_classes: int = 10,
+        channels_last: bool = False,
+        compile_model: bool = False,
+    ) -> None:
+        super().__init__()
+        check_optimizer_args(optimizer, lr, optimizer_kwargs)
+        check_schedule(schedule, warmup_epochs)
+        # logger=False: the sweep logs hyperparameters once, together with the final metrics (HParams tab).
+        self.save_hyperparameters(logger=False)
+        self.net = SeedCNN(num_classes)
+        if channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+        self.train_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.val_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.test_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.best_val_acc = MaxMetric()
+        self._compiled = None
+
+    def configure_model(self) -> None:
+        if self.hparams.compile_model and self._compiled is None:
+            # Kept out of the module tree so checkpoints hold the plain network's weights.
+            self.__dict__["_compiled"] = torch.compile(self.net)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (self._compiled or self.net)(x)
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        images, labels = batch
+        logits = self(images)
+        loss = F.cross_entropy(logits, labels)
+        self.train_acc(logits, labels)
+        self.log("train/loss", loss, on_step=True, on_epoch=False, prog_bar=True)
+        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
+        return loss
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        images, labels = batch
+        logits = self(images)
+        self.val_acc(logits, labels)
+        self.log("val/loss", F.cross_entropy(logits, labels), on_epoch=True, sync_dist=True)
+        self.log("val/acc", self.val_acc, on_epoch=True, prog_bar=True)
+
+    def on_validation_epoch_end(self) -> None:
+        if not self.trainer.sanity_checking:
+            self.best_val_acc(self.val_acc.compute())
+            self.log("val/best_acc", self.best_val_acc.compute())
+
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        images, labels = batch
+        logits = self(images)
+        self.test_acc(logits, labels)
+        self.log("test/loss", F.cross_entropy(logits, labels), on_epoch=True, sync_dist=True)
+        self.log("test/acc", self.test_acc, on_epoch=True)
+
+    def configure_optimizers(self) -> Any:
+        hp = self.hparams
+        optimizer = build_optimizer(hp.optimizer, self.parameters(), hp.lr, hp.optimizer_kwargs)
+        total_steps = int(self.trainer.estimated_stepping_batches)
+        max_epochs = max(self.trainer.max_epochs or 1, 1)
+        warmup_steps = round(hp.warmup_epochs * total_steps / max_epochs)
+        schedule = build_schedule(hp.schedule, optimizer, total_steps, warmup_steps)
+        if schedule is None:
+            return optimizer
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}

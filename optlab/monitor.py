@@ -1,0 +1,141 @@
+"""A callback that watches a run: step losses, divergence, training time and memory, per-epoch records."""
+
+import math
+import os
+import resource
+import time
+from typing import Any
+
+import lightning as L
+import torch
+
+from optlab.optimizers import optimizer_state_bytes
+
+
+def _rss_bytes() -> int:
+    """Resident memory now (Linux /proc), else the process peak from getrusage."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class RunMonitor(L.Callback):
+    """Collects what the results and the report need, with one host sync every `check_every` steps."""
+
+    def __init__(self, check_every: int = 25, max_loss: float = 1e3) -> None:
+        self.check_every = check_every
+        self.max_loss = max_loss
+        self._pending: list[torch.Tensor] = []
+        self._epoch_start: float | None = None
+        # Everything below is saved in checkpoints, so a resumed run keeps its history.
+        self.step_losses: list[float] = []
+        self.epochs: list[dict[str, Any]] = []
+        self.train_seconds = 0.0
+        self.train_images = 0
+        self.diverged_step: int | None = None
+        self.last_finite_loss: float | None = None
+        self.peak_memory_bytes = 0
+        self.optimizer_state_bytes = 0
+
+    @property
+    def diverged(self) -> bool:
+        return self.diverged_step is not None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "step_losses": self.step_losses,
+            "epochs": self.epochs,
+            "train_seconds": self.train_seconds,
+            "train_images": self.train_images,
+            "diverged_step": self.diverged_step,
+            "last_finite_loss": self.last_finite_loss,
+            "peak_memory_bytes": self.peak_memory_bytes,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.__dict__.update(state_dict)
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.strategy.root_device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(trainer.strategy.root_device)
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._sync(trainer)
+        self._epoch_start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        self._pending.append(loss.detach().float())
+        self.train_images += len(batch[1])
+        if len(self._pending) >= self.check_every:
+            self._flush(trainer)
+
+    def _flush(self, trainer: L.Trainer) -> None:
+        """Move pending losses to the host in one copy; stop the run at the first non-finite or huge one."""
+        if not self._pending:
+            return
+        losses = torch.stack(self._pending).cpu().tolist()
+        self._pending.clear()
+        first_step = len(self.step_losses)
+        self.step_losses.extend(losses)
+        self.peak_memory_bytes = max(self.peak_memory_bytes, self._memory(trainer))
+        for offset, loss in enumerate(losses if not self.diverged else []):
+            if not math.isfinite(loss) or loss > self.max_loss:
+                self.diverged_step = first_step + offset + 1
+                break
+            self.last_finite_loss = loss
+        # Every rank flushes at the same steps, so this collective never waits on a rank that skipped it.
+        if trainer.strategy.reduce_boolean_decision(self.diverged, all=False):
+            trainer.should_stop = True
+
+    def _memory(self, trainer: L.Trainer) -> int:
+        device = trainer.strategy.root_device
+        if device.type == "cuda":
+            return torch.cuda.max_memory_allocated(device)
+        return _rss_bytes()
+
+    def _sync(self, trainer: L.Trainer) -> None:
+        if trainer.strategy.root_device.type == "cuda":
+            torch.cuda.synchronize(trainer.strategy.root_device)
+
+    def _end_training_time(self, trainer: L.Trainer) -> None:
+        if self._epoch_start is not None:
+            self._sync(trainer)
+            self.train_seconds += time.perf_counter() - self._epoch_start
+            self._epoch_start = None
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Validation runs inside the training epoch; its time is not training time.
+        self._end_training_time(trainer)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._end_training_time(trainer)
+        self._flush(trainer)
+        metrics = trainer.callback_metrics
+        epoch_losses = self.step_losses[self._epoch_first_step():]
+        record = {
+            "epoch": trainer.current_epoch + 1,
+            "step": len(self.step_losses),
+            "train_seconds": self.train_seconds,
+            "train_loss": sum(epoch_losses) / len(epoch_losses) if epoch_losses else None,
+            "lr": trainer.optimizers[0].param_groups[0]["lr"],
+        }
+        # The epoch's train accuracy is not in callback_metrics until after this hook.
+        record["train_acc"] = float(pl_module.train_acc.compute())
+        for key, name in (("val/loss", "val_loss"), ("val/acc", "val_acc")):
+            if key in metrics:
+                record[name] = float(metrics[key])
+        self.epochs.append(record)
+        pl_module.log("train/epoch_loss", record["train_loss"] or float("nan"), on_epoch=True, sync_dist=True)
+        pl_module.log("train/lr", record["lr"], on_epoch=True)
+
+    def _epoch_first_step(self) -> int:
+        return self.epochs[-1]["step"] if self.epochs else 0
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._flush(trainer)
+        self.optimizer_state_bytes = optimizer_state_bytes(trainer.optimizers[0])
+        self.peak_memory_bytes = max(self.peak_memory_bytes, self._memory(trainer))

@@ -1,0 +1,153 @@
+"""One cell of a sweep: one Trainer, fitted (or resumed), tested, summarized."""
+
+import hashlib
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.loggers import TensorBoardLogger
+
+from optlab.config import RunSpec, SweepConfig
+from optlab.data import CIFAR10DataModule
+from optlab.module import ImageClassifier
+from optlab.monitor import RunMonitor
+from optlab.results import summarize
+
+# Lightning hints that do not apply to in-memory tensor batches (workers, tiny logging intervals).
+for _pattern in (".*does not have many workers.*", ".*log_every_n_steps.*", ".*LeafSpec.*",
+                 ".*Total length of .* across ranks is zero.*", ".*is an invalid version.*"):
+    warnings.filterwarnings("ignore", _pattern)
+
+
+def make_datamodule(config: SweepConfig) -> CIFAR10DataModule:
+    return CIFAR10DataModule(
+        data_dir=config.data_dir, dataset=config.dataset, batch_size=config.batch_size,
+        val_size=config.val_size, augment=config.augment, channels_last=config.channels_last,
+        synthetic_size=config.synthetic_size,
+    )
+
+
+def run_dir(config: SweepConfig, spec: RunSpec) -> Path:
+    return config.sweep_dir / spec.optimizer / f"lr{spec.lr:g}_seed{spec.seed}"
+
+
+def weights_checksum(module: torch.nn.Module) -> str:
+    """A digest of the initial weights: equal digests prove runs started from the same point."""
+    digest = hashlib.sha256()
+    for name, tensor in module.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _limit(value: float | None) -> int | float | None:
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() and value > 1 else float(value)
+
+
+def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_val: bool) -> L.Trainer:
+    folder = run_dir(config, spec)
+    logger = TensorBoardLogger(save_dir=str(config.sweep_dir), name=spec.optimizer, version=folder.name,
+                               default_hp_metric=False)
+    checkpoint = ModelCheckpoint(dirpath=folder / "checkpoints", save_top_k=0, save_last=True)
+    callbacks: list[L.Callback] = [monitor, checkpoint]
+    if config.progress:
+        # Refreshing every step would force a host-device sync per step.
+        callbacks.append(TQDMProgressBar(refresh_rate=50))
+    return L.Trainer(
+        max_epochs=config.max_epochs, accelerator=config.accelerator, devices=config.devices,
+        strategy=config.strategy, num_nodes=config.num_nodes, precision=config.precision,
+        limit_train_batches=_limit(config.limit_train_batches),
+        limit_val_batches=None if has_val else 0, logger=logger, callbacks=callbacks,
+        num_sanity_val_steps=0, enable_model_summary=False, enable_progress_bar=config.progress,
+        log_every_n_steps=25,
+    )
+
+
+def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -> dict[str, Any] | None:
+    """Train and test one run; returns its result on global rank 0 (None on other ranks)."""
+    L.seed_everything(spec.seed, workers=True, verbose=False)
+    datamodule.seed = spec.seed
+    model = ImageClassifier(
+        optimizer=spec.optimizer, lr=spec.lr, optimizer_kwargs=config.optimizer_kwargs or None,
+        schedule=config.schedule, warmup_epochs=config.warmup_epochs, num_classes=datamodule.num_classes,
+        channels_last=config.channels_last, compile_model=config.compile,
+    )
+    initial_weights = weights_checksum(model)
+    monitor = RunMonitor(max_loss=config.max_loss)
+    has_val = datamodule.resolved_val_size() > 0
+    trainer = build_trainer(config, spec, monitor, has_val)
+    last = run_dir(config, spec) / "checkpoints" / "last.ckpt"
+    resumed = last.is_file()
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=str(last) if resumed else None)
+    except (RuntimeError, EOFError, KeyError) as error:
+        if not resumed or "checkpoint" not in f"{type(error).__name__} {error}".lower():
+            raise
+        # A checkpoint cut short by a kill: start this run over rather than fail the sweep.
+        last.unlink(missing_ok=True)
+        return run_one(config, spec, datamodule)
+    test = trainer.test(model, datamodule=datamodule, verbose=False)[0]
+    if trainer.global_rank != 0:
+        return None
+    world_size = trainer.world_size
+    result = {
+        "run_id": spec.run_id,
+        "optimizer": spec.optimizer,
+        "lr": spec.lr,
+        "seed": spec.seed,
+        "optimizer_kwargs": config.optimizer_kwargs,
+        "schedule": config.schedule,
+        "batch_size": config.batch_size,
+        "world_size": world_size,
+        "effective_batch_size": config.batch_size * world_size,
+        "precision": str(trainer.precision),
+        "accelerator": trainer.strategy.root_device.type,
+        "augment": config.augment,
+        "resumed": resumed,
+        "initial_weights": initial_weights,
+        "status": "diverged" if monitor.diverged else "finished",
+        "diverged": monitor.diverged,
+        "diverged_step": monitor.diverged_step,
+        "last_finite_loss": monitor.last_finite_loss,
+        "test_acc": float(test["test/acc"]),
+        "test_loss": float(test["test/loss"]),
+        "train_seconds": monitor.train_seconds,
+        "train_images": monitor.train_images * world_size,
+        "optimizer_state_bytes": monitor.optimizer_state_bytes,
+        "peak_memory_bytes": monitor.peak_memory_bytes,
+        "peak_memory_kind": "cuda_max_allocated" if trainer.strategy.root_device.type == "cuda" else "process_rss",
+        "epochs": monitor.epochs,
+        **summarize(monitor.epochs, monitor.step_losses, config.target_acc),
+    }
+    result["images_per_second"] = result["train_images"] / result["train_seconds"] if result["train_seconds"] else None
+    result["seconds_per_epoch"] = result["train_seconds"] / max(result["epochs_run"], 1)
+    if result["final_train_acc"] is not None:
+        result["generalization_gap"] = result["final_train_acc"] - result["test_acc"]
+    else:
+        result["generalization_gap"] = None
+    log_hparams(trainer.logger, config, spec, result)
+    if not config.keep_checkpoints:
+        shutil.rmtree(last.parent, ignore_errors=True)
+    return result
+
+
+HPARAM_METRICS = ("test_acc", "best_val_acc", "final_val_acc", "generalization_gap", "images_per_second")
+
+
+def log_hparams(logger: TensorBoardLogger, config: SweepConfig, spec: RunSpec, result: dict) -> None:
+    """One HParams entry per run: its settings beside its final metrics (no placeholder hp_metric)."""
+    params = {
+        "optimizer": spec.optimizer, "lr": spec.lr, "seed": spec.seed, "batch_size": config.batch_size,
+        "effective_batch_size": result["effective_batch_size"], "schedule": config.schedule,
+        "augment": config.augment, "precision": result["precision"],
+    }
+    metrics = {f"hp/{key}": float(result[key]) for key in HPARAM_METRICS if result.get(key) is not None}
+    metrics["hp/diverged"] = float(result["diverged"])
+    logger.log_hyperparams(params, metrics)
+    logger.finalize("success")
