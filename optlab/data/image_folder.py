@@ -1,0 +1,117 @@
+"""Image-folder datasets (train/<class>/*, test/<class>/*): decoded once, then cached as tensors."""
+
+import hashlib
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from optlab.data.arrays import ImageArrays
+from optlab.errors import OptlabError
+
+CACHE_NAME = ".optlab-cache.pt"
+CACHE_VERSION = 1
+
+
+def is_image_folder(root: Path) -> bool:
+    return (root / "train").is_dir() and (root / "test").is_dir()
+
+
+def find_classes(split_dir: Path) -> list[str]:
+    """Class names are the sorted subfolder names, as torchvision's ImageFolder has them."""
+    classes = sorted(entry.name for entry in os.scandir(split_dir) if entry.is_dir() and not entry.name.startswith("."))
+    if not classes:
+        raise OptlabError(f"{split_dir} has no class subfolders; an image folder holds "
+                          "train/<class>/<image> and test/<class>/<image>")
+    return classes
+
+
+def list_files(split_dir: Path, classes: list[str]) -> list[tuple[Path, int]]:
+    files = []
+    for label, name in enumerate(classes):
+        entries = sorted(e.name for e in os.scandir(split_dir / name) if e.is_file() and not e.name.startswith("."))
+        if not entries:
+            raise OptlabError(f"{split_dir / name} holds no images; remove the folder or add its images")
+        files.extend((split_dir / name / entry, label) for entry in entries)
+    return files
+
+
+def _decode(path: Path) -> np.ndarray:
+    """One image as H×W×3 uint8; anything Pillow cannot read safely is named and refused."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return np.asarray(image.convert("RGB"))
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise OptlabError(f"{path} is not a readable image ({reason}); remove or replace it") from None
+
+
+def _decode_split(files: list[tuple[Path, int]]) -> tuple[np.ndarray, np.ndarray]:
+    first = _decode(files[0][0])
+    images = np.empty((len(files), *first.shape), dtype=np.uint8)
+    for index, (path, _) in enumerate(files):
+        pixels = first if index == 0 else _decode(path)
+        if pixels.shape != first.shape:
+            raise OptlabError(f"{path} is {pixels.shape[1]}×{pixels.shape[0]} but {files[0][0].name} is "
+                              f"{first.shape[1]}×{first.shape[0]}; every image must have the same size")
+        images[index] = pixels
+    return images, np.array([label for _, label in files], dtype=np.int64)
+
+
+def fingerprint(files: list[tuple[Path, int]], root: Path) -> str:
+    """Names, sizes and modification times: any change to the folder invalidates the cache."""
+    digest = hashlib.sha256(f"v{CACHE_VERSION}".encode())
+    for path, label in files:
+        stat = path.stat()
+        digest.update(f"{path.relative_to(root)}|{label}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def cache_paths(root: Path) -> list[Path]:
+    """Beside the data when writable, else in the user's cache folder."""
+    key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]
+    return [root / CACHE_NAME, Path.home() / ".cache" / "optlab" / f"{key}.pt"]
+
+
+def _load_cache(root: Path, expected: str) -> ImageArrays | None:
+    for path in cache_paths(root):
+        try:
+            cached = torch.load(path, weights_only=True)
+        except Exception:
+            continue
+        if cached.get("fingerprint") == expected:
+            return ImageArrays(**cached["arrays"])
+    return None
+
+
+def _save_cache(root: Path, key: str, arrays: ImageArrays) -> None:
+    for path in cache_paths(root):
+        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save({"fingerprint": key, "arrays": arrays.to_dict()}, partial)
+            os.replace(partial, path)
+            return
+        except OSError:
+            partial.unlink(missing_ok=True)
+
+
+def read_image_folder(root: Path) -> ImageArrays:
+    train_classes, test_classes = find_classes(root / "train"), find_classes(root / "test")
+    if train_classes != test_classes:
+        differ = sorted(set(train_classes) ^ set(test_classes))
+        raise OptlabError(f"{root}/train and {root}/test have different classes ({', '.join(differ)}); "
+                          "both must hold the same class folders")
+    splits = {split: list_files(root / split, train_classes) for split in ("train", "test")}
+    key = fingerprint(splits["train"] + splits["test"], root)
+    cached = _load_cache(root, key)
+    if cached is not None:
+        return cached
+    arrays = ImageArrays.from_numpy(_decode_split(splits["train"]), _decode_split(splits["test"]), train_classes)
+    _save_cache(root, key, arrays)
+    return arrays
