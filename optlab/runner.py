@@ -1,6 +1,7 @@
 """One cell of a sweep: one Trainer, fitted (or resumed), tested, summarized."""
 
 import hashlib
+import math
 import shutil
 import warnings
 from pathlib import Path
@@ -50,11 +51,14 @@ def _limit(value: float | None) -> int | float | None:
     return int(value) if float(value).is_integer() and value > 1 else float(value)
 
 
-def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_val: bool) -> L.Trainer:
+def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_val: bool,
+                  steps_per_epoch: int) -> L.Trainer:
     folder = run_dir(config, spec)
     logger = TensorBoardLogger(save_dir=str(config.sweep_dir), name=spec.optimizer, version=folder.name,
                                default_hp_metric=False)
-    checkpoint = ModelCheckpoint(dirpath=folder / "checkpoints", save_top_k=0, save_last=True)
+    # Saved at the end of each training epoch, after RunMonitor has recorded that epoch.
+    checkpoint = ModelCheckpoint(dirpath=folder / "checkpoints", save_top_k=0, save_last=True,
+                                 save_on_train_epoch_end=True)
     callbacks: list[L.Callback] = [monitor, checkpoint]
     if config.progress:
         # Refreshing every step would force a host-device sync per step.
@@ -65,7 +69,8 @@ def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_v
         limit_train_batches=_limit(config.limit_train_batches),
         limit_val_batches=None if has_val else 0, logger=logger, callbacks=callbacks,
         num_sanity_val_steps=0, enable_model_summary=False, enable_progress_bar=config.progress,
-        log_every_n_steps=25,
+        # Every 25 steps (each logged value costs a host sync), more often on tiny epochs.
+        log_every_n_steps=max(1, min(25, steps_per_epoch // 4)),
     )
 
 
@@ -81,7 +86,8 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
     initial_weights = weights_checksum(model)
     monitor = RunMonitor(max_loss=config.max_loss)
     has_val = datamodule.resolved_val_size() > 0
-    trainer = build_trainer(config, spec, monitor, has_val)
+    steps_per_epoch = math.ceil(len(datamodule.load_arrays().train_labels) / config.batch_size)
+    trainer = build_trainer(config, spec, monitor, has_val, steps_per_epoch)
     last = run_dir(config, spec) / "checkpoints" / "last.ckpt"
     resumed = last.is_file()
     try:

@@ -52,6 +52,10 @@ def check_devices(config: SweepConfig) -> None:
     """Let Lightning judge accelerator, devices and strategy now, before any folder is written."""
     import lightning as L
 
+    cores = os.cpu_count() or 1
+    if config.accelerator == "cpu" and isinstance(config.devices, int) and config.devices > cores:
+        raise OptlabError(f"--devices {config.devices} on cpu starts {config.devices} training processes but this "
+                          f"machine has {cores} cores; use --devices {cores} or fewer")
     try:
         L.Trainer(accelerator=config.accelerator, devices=config.devices, strategy=config.strategy,
                   num_nodes=config.num_nodes, precision=config.precision, logger=False,

@@ -1,0 +1,127 @@
+import json
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from optlab.cli import main
+from tests.helpers import results, run_script, sweep_args
+
+
+@pytest.fixture(scope="module")
+def two_optimizer_sweep(tmp_path_factory):
+    log_dir = tmp_path_factory.mktemp("logs")
+    assert main(sweep_args(log_dir, "pair", "--optimizers", "sgd", "adam", "--lr", "1e-3")) == 0
+    return log_dir
+
+
+def test_sweep_writes_results_for_every_optimizer(two_optimizer_sweep):
+    runs = results(two_optimizer_sweep, "pair")
+    assert set(runs) == {"sgd_lr0.001_seed0", "adam_lr0.001_seed0"}
+    for run in runs.values():
+        assert run["epochs_run"] == 2 and len(run["epochs"]) == 2
+        assert 0 <= run["test_acc"] <= 1 and run["images_per_second"] > 0
+        assert run["effective_batch_size"] == 32 and run["world_size"] == 1
+    assert runs["adam_lr0.001_seed0"]["optimizer_state_bytes"] > runs["sgd_lr0.001_seed0"]["optimizer_state_bytes"] == 0
+
+
+def test_every_optimizer_starts_from_the_same_weights(two_optimizer_sweep):
+    runs = results(two_optimizer_sweep, "pair")
+    assert len({run["initial_weights"] for run in runs.values()}) == 1
+
+
+def test_adam_loss_falls(two_optimizer_sweep):
+    curve = results(two_optimizer_sweep, "pair")["adam_lr0.001_seed0"]["train_loss_curve"]
+    assert curve[-1][1] < 0.8 * curve[0][1]
+
+
+def test_tensorboard_has_overlayable_scalars_and_hparams_for_both(two_optimizer_sweep):
+    for optimizer in ("sgd", "adam"):
+        events = EventAccumulator(str(two_optimizer_sweep / "pair" / optimizer / "lr0.001_seed0"))
+        events.Reload()
+        scalars = set(events.Tags()["scalars"])
+        assert {"train/loss", "train/acc", "val/loss", "val/acc", "test/acc", "test/loss", "train/lr",
+                "hp/test_acc"} <= scalars
+        assert "hp_metric" not in scalars
+        plugin = events.PluginTagToContent("hparams")
+        assert "_hparams_/session_start_info" in plugin
+
+
+def test_rerun_skips_finished_runs_and_says_so(two_optimizer_sweep, capsys):
+    assert main(sweep_args(two_optimizer_sweep, "pair", "--optimizers", "sgd", "adam", "--lr", "1e-3")) == 0
+    assert "skip sgd_lr0.001_seed0: already finished" in capsys.readouterr().out
+
+
+def test_diverging_run_is_recorded_and_the_others_finish(tmp_path):
+    assert main(sweep_args(tmp_path, "boom", "--optimizers", "sgd", "--lr", "1e3", "1e-2")) == 0
+    runs = results(tmp_path, "boom")
+    bad, good = runs["sgd_lr1000_seed0"], runs["sgd_lr0.01_seed0"]
+    assert bad["diverged"] and bad["status"] == "diverged" and bad["diverged_step"] >= 1
+    assert bad["steps"] < good["steps"] and not good["diverged"]
+    assert good["epochs_run"] == 2
+
+
+def test_grid_selection_protocol_refuses_to_mix_settings(tmp_path, capsys):
+    assert main(sweep_args(tmp_path, "mix", "--optimizers", "sgd", "--max-epochs", "1")) == 0
+    capsys.readouterr()
+    assert main(sweep_args(tmp_path, "mix", "--optimizers", "sgd", "--batch-size", "16", "--max-epochs", "1")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "batch_size" in err and "--restart" in err
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--optimizers", "adamm"], "unknown optimizer 'adamm'"),
+        (["--lr", "-1"], "learning rate must be a number > 0"),
+        (["--batch-size", "0"], "--batch-size must be >= 1"),
+        (["--max-epochs", "0"], "--max-epochs must be >= 1"),
+        (["--val-size", "-5"], "--val-size must be >= 0"),
+        (["--val-size", "400"], "leaves no training images"),
+        (["--optimizer-args", "betas=(0.9,0.99)", "--optimizers", "sgd"], "takes no argument 'betas'"),
+        (["--devices", "64"], "--devices 64 on cpu starts 64 training processes"),
+        (["--shard", "3/2"], "--shard K/N needs 1 <= K <= N"),
+    ],
+)
+def test_bad_input_gives_one_line_exit_2_and_writes_nothing(tmp_path, capsys, flags, message):
+    assert main(sweep_args(tmp_path, "bad", *flags)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and "\n" not in err
+    assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_gpu_asked_for_on_a_machine_without_one_is_one_line(tmp_path, capsys):
+    assert main(sweep_args(tmp_path, "nogpu", "--accelerator", "gpu")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: cannot run with --accelerator gpu") and "\n" not in err
+    assert not (tmp_path / "nogpu").exists()
+
+
+def test_bad_data_dir_writes_nothing(tmp_path, capsys):
+    (tmp_path / "data" / "train").mkdir(parents=True)
+    (tmp_path / "data" / "test").mkdir()
+    args = sweep_args(tmp_path, "bad", "--dataset", "auto", "--data-dir", str(tmp_path / "data"))
+    assert main(args) == 2
+    assert "has no class subfolders" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()
+
+
+def test_unwritable_log_dir_is_one_line(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(sweep_args(blocker / "logs", "x")) == 2
+    assert "cannot write to --log-dir" in capsys.readouterr().err
+
+
+def test_script_errors_have_no_traceback(tmp_path):
+    for flags in (["--optimizers", "adamm"], ["--lr", "-1"]):
+        done = run_script(*sweep_args(tmp_path, "cli", *flags))
+        assert done.returncode == 2
+        assert "Traceback" not in done.stderr and done.stderr.strip().count("\n") == 0, done.stderr
+    assert not (tmp_path / "cli").exists()
+
+
+def test_results_json_is_valid_after_sweep(two_optimizer_sweep):
+    data = json.loads((two_optimizer_sweep / "pair" / "results.json").read_text())
+    assert data["missing"] == [] and len(data["runs"]) == 2
