@@ -77,7 +77,11 @@ class RunMonitor(L.Callback):
         """Move pending losses to the host in one copy; stop the run at the first non-finite or huge one."""
         if not self._pending:
             return
-        losses = torch.stack(self._pending).cpu().tolist()
+        stacked = torch.stack(self._pending)
+        if trainer.world_size > 1:
+            # Each rank saw its shard of the global batch; the mean is the loss of the whole batch.
+            stacked = trainer.strategy.reduce(stacked, reduce_op="mean")
+        losses = stacked.cpu().tolist()
         self._pending.clear()
         first_step = len(self.step_losses)
         self.step_losses.extend(losses)

@@ -56,9 +56,10 @@ def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_v
     folder = run_dir(config, spec)
     logger = TensorBoardLogger(save_dir=str(config.sweep_dir), name=spec.optimizer, version=folder.name,
                                default_hp_metric=False)
-    # Saved at the end of each training epoch, after RunMonitor has recorded that epoch.
-    checkpoint = ModelCheckpoint(dirpath=folder / "checkpoints", save_top_k=0, save_last=True,
-                                 save_on_train_epoch_end=True)
+    # checkpoints/last.ckpt, rewritten at the end of each training epoch after RunMonitor has recorded
+    # the epoch. (save_last alone writes nothing when save_top_k=0, so the one kept file is named "last".)
+    checkpoint = ModelCheckpoint(dirpath=folder / "checkpoints", filename="last", monitor=None, save_top_k=1,
+                                 save_on_train_epoch_end=True, enable_version_counter=False)
     callbacks: list[L.Callback] = [monitor, checkpoint]
     if config.progress:
         # Refreshing every step would force a host-device sync per step.
