@@ -151,7 +151,8 @@ def log_hparams(logger: TensorBoardLogger, config: SweepConfig, spec: RunSpec, r
     """One HParams entry per run: its settings beside its final metrics (no placeholder hp_metric)."""
     params = {
         "optimizer": spec.optimizer, "lr": spec.lr, "seed": spec.seed, "batch_size": config.batch_size,
-        "effective_batch_size": result["effective_batch_size"], "schedule": config.schedule,
+        "world_size": result["world_size"], "effective_batch_size": result["effective_batch_size"],
+        "schedule": config.schedule,
         "augment": config.augment, "precision": result["precision"],
     }
     metrics = {f"hp/{key}": float(result[key]) for key in HPARAM_METRICS if result.get(key) is not None}
