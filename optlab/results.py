@@ -2,24 +2,19 @@
 
 import json
 import math
-import os
 import statistics
 from pathlib import Path
 from typing import Any
+
+from optlab.atomic import write_text_atomic
 
 SPIKE_WINDOW = 50
 CURVE_POINTS = 400
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write then rename: a reader (or a killed sweep) sees the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with partial.open("w") as handle:
-        json.dump(payload, handle, indent=1, allow_nan=True)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
+    """A reader (or a killed sweep) sees the old file or the new one, never half."""
+    write_text_atomic(path, json.dumps(payload, indent=1, allow_nan=True))
 
 
 def read_json(path: Path) -> Any:

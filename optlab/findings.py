@@ -1,0 +1,125 @@
+"""Plain sentences read off the report's tables: who reached the target first, generalized best, was most lr-sensitive.
+
+Every number in a sentence is one the summary or per-lr table shows, formatted the same way, so a reader can
+trace it back.
+"""
+
+from optlab.formatting import lr_text, num_spread, pct_spread, points_spread
+from optlab.selection import Cell, Choice, TargetTime, ranked_by_val, steps_per_epoch, target_time
+from optlab.stats import seed_noise
+from optlab.sweep_record import SweepRecord
+
+
+def _name(cell: Cell) -> str:
+    return f"**{cell.optimizer}** (lr {lr_text(cell.lr)})"
+
+
+def _chosen(choices: dict[str, Choice]) -> list[Cell]:
+    return [choice.chosen for choice in choices.values() if choice.chosen is not None]
+
+
+def _target_text(time: TargetTime) -> str:
+    return (f"{num_spread(time.steps)} steps, {num_spread(time.seconds, 1)} s "
+            f"({time.reached}/{time.runs} seeds reached it)")
+
+
+def target_sentences(record: SweepRecord, choices: dict[str, Choice]) -> list[str]:
+    cells = [cell for cell in _chosen(choices) if cell.val.n]
+    if not record.has_validation or not cells:
+        return []
+    epoch_steps = steps_per_epoch(record.runs)
+    times: dict[str, TargetTime] = {cell.optimizer: target_time(cell, record.max_epochs, epoch_steps)
+                                    for cell in cells}
+    reached = [cell for cell in cells if times[cell.optimizer].reached]
+    target = f"{100 * record.target_acc:g}% val target"
+    if not reached:
+        best = max(cells, key=lambda cell: cell.val.mean)
+        return [f"No optimizer reached the {target} within {record.max_epochs} epochs at its chosen lr; the highest "
+                f"final val accuracy was {_name(best)} at {pct_spread(best.val)}."]
+    fewest = min(times[cell.optimizer].steps.mean for cell in reached)
+    first = [cell for cell in reached if times[cell.optimizer].steps.mean == fewest]
+    tied = "".join(f"; tied with {_name(cell)}: {_target_text(times[cell.optimizer])}" for cell in first[1:])
+    sentences = [f"Fewest steps to the {target}: {_name(first[0])}, {_target_text(times[first[0].optimizer])}"
+                 f"{tied} (a seed that missed counts as the full budget)."]
+    quickest = min(reached, key=lambda cell: times[cell.optimizer].seconds.mean or float("inf"))
+    if quickest not in first:
+        sentences.append(f"In training seconds {_name(quickest)} was first: "
+                         f"{_target_text(times[quickest.optimizer])}.")
+    never = [cell.optimizer for cell in cells if not times[cell.optimizer].reached]
+    if never:
+        sentences.append(f"Never reached it at the chosen lr: {', '.join(never)}.")
+    return sentences
+
+
+def generalization_sentences(choices: dict[str, Choice]) -> list[str]:
+    cells = [cell for cell in _chosen(choices) if cell.metric("test_acc").n]
+    if len(cells) < 2:
+        return []
+    ranked = sorted(cells, key=lambda cell: cell.metric("test_acc").mean, reverse=True)
+    best, second = ranked[0], ranked[1]
+    a, b = best.metric("test_acc"), second.metric("test_acc")
+    lead = a.mean - b.mean
+    noise = seed_noise(a, b)
+    if lead < 5e-4:
+        sentences = [f"Highest test accuracy at the chosen lr: {_name(best)} at {pct_spread(a)}, level "
+                     f"with {_name(second)} at {pct_spread(b)}."]
+    else:
+        if noise is None:
+            size = "with one seed there is no spread to compare it with"
+        elif lead > noise:
+            size = f"more than the larger seed std ({100 * noise:.1f} pts)"
+        else:
+            size = f"within the larger seed std ({100 * noise:.1f} pts), so not a clear win"
+        sentences = [f"Highest test accuracy at the chosen lr: {_name(best)} at {pct_spread(a)}, ahead of "
+                     f"{_name(second)} at {pct_spread(b)} by {100 * lead:.1f} pts, {size}."]
+    gaps = [cell for cell in cells if cell.metric("generalization_gap").n]
+    if len(gaps) > 1:
+        gaps.sort(key=lambda cell: cell.metric("generalization_gap").mean)
+        low, high = gaps[0], gaps[-1]
+        if high.metric("generalization_gap").mean - low.metric("generalization_gap").mean >= 5e-4:
+            sentences.append(f"Smallest generalization gap (final train acc − test acc): {_name(low)} "
+                             f"{points_spread(low.metric('generalization_gap'))}; largest: {_name(high)} "
+                             f"{points_spread(high.metric('generalization_gap'))}.")
+    return sentences
+
+
+def sensitivity_sentences(record: SweepRecord, choices: dict[str, Choice]) -> list[str]:
+    """Best minus worst mean final val accuracy over each optimizer's own lr grid."""
+    if not record.has_validation:
+        return []
+    drops = {}
+    for name, choice in choices.items():
+        cells = [cell for cell in choice.cells if cell.val.n]
+        if len(cells) > 1:
+            worst, best = ranked_by_val(cells)[0], ranked_by_val(cells)[-1]
+            drops[name] = (best.val.mean - worst.val.mean, best, worst)
+    if not drops:
+        return []
+
+    def describe(name: str) -> str:
+        drop, best, worst = drops[name]
+        return (f"**{name}**, whose mean final val accuracy goes from {pct_spread(best.val)} at lr {lr_text(best.lr)} "
+                f"to {pct_spread(worst.val)} at lr {lr_text(worst.lr)} ({100 * drop:.1f} pts)")
+
+    ranked = sorted(drops, key=lambda name: drops[name][0], reverse=True)
+    sentence = f"Most sensitive to the learning rate across its grid: {describe(ranked[0])}"
+    if len(ranked) > 1:
+        sentence += f"; least: {describe(ranked[-1])}"
+    return [sentence + "."]
+
+
+def divergence_sentences(choices: dict[str, Choice]) -> list[str]:
+    parts = []
+    for choice in choices.values():
+        for cell in choice.cells:
+            if cell.diverged:
+                steps = [f"step {run['diverged_step']} (seed {run['seed']})"
+                         for run in cell.runs if run.get("diverged")]
+                parts.append(f"{cell.optimizer} at lr {lr_text(cell.lr)}, {cell.diverged}/{len(cell.runs)} seeds, "
+                             f"loss non-finite or above the limit at {', '.join(steps)}")
+    return [f"Diverged: {'; '.join(parts)}."] if parts else ["No run diverged."]
+
+
+def findings(record: SweepRecord, choices: dict[str, Choice]) -> list[str]:
+    return [*target_sentences(record, choices), *generalization_sentences(choices),
+            *sensitivity_sentences(record, choices), *divergence_sentences(choices)]

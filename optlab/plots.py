@@ -1,0 +1,304 @@
+"""The report's figures, drawn from recorded results only: curves at each optimizer's chosen lr, lr sensitivity.
+
+Figures are built as plain matplotlib Figures on the Agg canvas (no pyplot), so drawing needs no display and
+leaves no global state behind in a long-lived process. Missing numbers (no validation split, a run cut short by
+divergence) are NaN and simply leave gaps.
+"""
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FormatStrFormatter, NullFormatter
+
+from optlab.atomic import write_atomic
+from optlab.formatting import lr_text
+from optlab.selection import Cell, Choice
+from optlab.sweep_record import SweepRecord
+
+FIGURES = {
+    "train_loss": "fig_train_loss.png",
+    "val_acc": "fig_val_acc.png",
+    "lr_sensitivity": "fig_lr_sensitivity.png",
+    "curves": "fig_curves.png",
+}
+NO_VALIDATION = "no validation split in this sweep"
+ACC_TOP = 102  # a little above 100% so curves that reach it stay visible
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One line of a figure: a cell over its seeds, how it is labelled and drawn."""
+
+    cell: Cell
+    label: str
+    color: tuple
+    linestyle: str = "-"
+
+
+LINESTYLES = ("-", "--", ":", "-.")
+
+
+def plotted_curves(choices: dict[str, Choice], colors: dict[str, tuple]) -> list[Curve]:
+    """The chosen lr of each optimizer, or every lr (one line style each) where none was chosen."""
+    curves = []
+    for name, choice in choices.items():
+        cells = [choice.chosen] if choice.chosen is not None else list(choice.cells)
+        for index, cell in enumerate(cells):
+            seeds = f"{len(cell.runs)} seed{'s' if len(cell.runs) > 1 else ''}"
+            diverged = f", {cell.diverged} diverged" if cell.diverged else ""
+            curves.append(Curve(cell, f"{name} lr={lr_text(cell.lr)} ({seeds}{diverged})", colors[name],
+                                LINESTYLES[index % len(LINESTYLES)]))
+    return curves
+
+
+def _title(what: str, choices: dict[str, Choice], band: str) -> str:
+    where = "each optimizer's chosen lr"
+    if any(choice.chosen is None for choice in choices.values()):
+        where += " (every lr where none is chosen)"
+    return f"{what} at {where}\nline: mean over seeds, band: {band} over seeds"
+
+
+def optimizer_colors(names: list[str]) -> dict[str, tuple]:
+    from matplotlib import colormaps
+
+    palette = colormaps["tab10"]
+    return {name: palette(index % 10) for index, name in enumerate(names)}
+
+
+def _nan_stats(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, std, min and max over seeds (rows), ignoring NaN; all-NaN columns stay NaN without warnings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        std = np.nanstd(matrix, axis=0, ddof=1)
+        std[np.sum(np.isfinite(matrix), axis=0) < 2] = np.nan
+        return np.nanmean(matrix, axis=0), std, np.nanmin(matrix, axis=0), np.nanmax(matrix, axis=0)
+
+
+def epoch_matrix(cell: Cell, key: str, epochs: int) -> np.ndarray:
+    """One row per seed, one column per epoch; NaN where the run recorded nothing."""
+    matrix = np.full((len(cell.runs), epochs), np.nan)
+    for row, run in enumerate(cell.runs):
+        for record in run.get("epochs", []):
+            value = record.get(key)
+            if value is not None and 1 <= record["epoch"] <= epochs:
+                matrix[row, record["epoch"] - 1] = value
+    matrix[~np.isfinite(matrix)] = np.nan
+    return matrix
+
+
+def loss_matrix(cell: Cell) -> tuple[np.ndarray, np.ndarray]:
+    """Each seed's downsampled loss curve on the longest seed's steps (interpolated, NaN past its end)."""
+    curves = [np.asarray(run.get("train_loss_curve") or [], dtype=float).reshape(-1, 2) for run in cell.runs]
+    curves = [curve[np.isfinite(curve[:, 1])] for curve in curves]
+    longest = max(curves, key=lambda curve: curve[-1, 0] if len(curve) else -1)
+    steps = longest[:, 0]
+    matrix = np.full((len(curves), len(steps)), np.nan)
+    for row, curve in enumerate(curves):
+        if len(curve):
+            inside = (steps >= curve[0, 0]) & (steps <= curve[-1, 0])
+            matrix[row, inside] = np.interp(steps[inside], curve[:, 0], curve[:, 1])
+    return steps, matrix
+
+
+def draw_band(ax: Axes, x: np.ndarray, matrix: np.ndarray, curve: Curve, band: str) -> bool:
+    """Mean line over seeds with a shaded band: 'minmax' or 'std' (mean ± sample std); False if nothing to draw."""
+    mean, std, low, high = _nan_stats(matrix)
+    if band == "std":
+        low, high = mean - std, mean + std
+    shown = np.isfinite(mean) & np.isfinite(np.asarray(x, dtype=float))
+    if not shown.any():
+        return False
+    ax.plot(x[shown], mean[shown], color=curve.color, linestyle=curve.linestyle, label=curve.label,
+            marker="o" if shown.sum() < 12 else None, markersize=3)
+    ok = shown & np.isfinite(low) & np.isfinite(high)
+    if matrix.shape[0] > 1 and ok.any():
+        ax.fill_between(x[ok], low[ok], high[ok], color=curve.color, alpha=0.2, linewidth=0)
+    return True
+
+
+def _epoch_axis(ax: Axes, epochs: int) -> None:
+    ax.set_xlim(0.75, epochs + 0.25)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+
+
+def _message(ax: Axes, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
+
+
+def _loss_axis(ax: Axes, values: list[np.ndarray]) -> None:
+    """Log scale, cut at three times the highest starting loss so one blow-up does not flatten every curve."""
+    finite = [v[np.isfinite(v) & (v > 0)] for v in values]
+    starts = [v[0] for v in finite if len(v)]
+    if not starts:
+        return
+    everything = np.concatenate(finite)
+    low, high = everything.min() * 0.9, min(everything.max() * 1.1, 3 * max(starts))
+    ax.set_yscale("log")
+    ax.set_ylim(low, max(high, low * 1.5))
+    # Plain numbers on the ticks; minor ticks labelled only when the axis spans less than a decade.
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(FormatStrFormatter("%g") if high / low < 10 else NullFormatter())
+
+
+def _linear_loss_axis(ax: Axes, values: list[np.ndarray]) -> None:
+    """From 0, cut at three times the highest starting loss (a ±std band on a log axis would dip below zero)."""
+    finite = [v[np.isfinite(v)] for v in values]
+    starts = [v[0] for v in finite if len(v)]
+    if starts:
+        ax.set_ylim(0, min(np.concatenate(finite).max(), 3 * max(starts)) * 1.05)
+
+
+def train_loss_figure(record: SweepRecord, choices: dict[str, Choice], colors: dict[str, tuple]) -> Figure:
+    figure = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = figure.add_subplot()
+    means = []
+    for curve in plotted_curves(choices, colors):
+        steps, matrix = loss_matrix(curve.cell)
+        if len(steps):
+            draw_band(ax, steps, matrix, curve, "minmax")
+            means.append(_nan_stats(matrix)[0])
+    if means:
+        _loss_axis(ax, means)
+        _mark_divergence(ax, choices, colors)
+        ax.legend(fontsize=8)
+    else:
+        _message(ax, "no training loss recorded")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set(xlabel="step", ylabel="training loss (log)",
+           title=_title("Training loss", choices, "min–max"))
+    ax.title.set_fontsize(10)
+    ax.grid(alpha=0.3)
+    return figure
+
+
+def _mark_divergence(ax: Axes, choices: dict[str, Choice], colors: dict[str, tuple]) -> None:
+    """An × on the top edge at the step where each plotted diverged run blew up."""
+    top = ax.get_ylim()[1]
+    marked = False
+    for curve in plotted_curves(choices, colors):
+        for run in curve.cell.runs:
+            if run.get("diverged") and run.get("diverged_step") is not None:
+                ax.plot([run["diverged_step"]], [top], marker="x", markersize=9, color=curve.color, clip_on=False,
+                        linestyle="none", label=None if marked else "diverged at this step")
+                marked = True
+
+
+def _target_line(ax: Axes, record: SweepRecord) -> None:
+    ax.axhline(100 * record.target_acc, color="0.3", linestyle="--", linewidth=1,
+               label=f"target {100 * record.target_acc:g}%")
+
+
+def val_acc_figure(record: SweepRecord, choices: dict[str, Choice], colors: dict[str, tuple]) -> Figure:
+    figure = Figure(figsize=(11, 4.5), layout="constrained")
+    by_epoch, by_time = figure.subplots(1, 2)
+    epochs = np.arange(1, record.max_epochs + 1)
+    for curve in plotted_curves(choices, colors):
+        val = 100 * epoch_matrix(curve.cell, "val_acc", record.max_epochs)
+        draw_band(by_epoch, epochs, val, curve, "minmax")
+        seconds = _nan_stats(epoch_matrix(curve.cell, "train_seconds", record.max_epochs))[0]
+        draw_band(by_time, seconds, val, curve, "minmax")
+    _epoch_axis(by_epoch, record.max_epochs)
+    for ax, xlabel in ((by_epoch, "epoch"), (by_time, "training seconds (validation time excluded)")):
+        ax.set(xlabel=xlabel, ylabel="val accuracy (%)", ylim=(0, ACC_TOP))
+        ax.grid(alpha=0.3)
+        if record.has_validation:
+            _target_line(ax, record)
+        else:
+            _message(ax, NO_VALIDATION)
+    handles, labels = by_epoch.get_legend_handles_labels()
+    if handles:
+        figure.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 5), fontsize=8)
+    figure.suptitle(_title("Validation accuracy", choices, "min–max"), fontsize=10)
+    return figure
+
+
+def lr_sensitivity_figure(record: SweepRecord, choices: dict[str, Choice], colors: dict[str, tuple]) -> Figure:
+    figure = Figure(figsize=(11, 4.5), layout="constrained")
+    absolute, relative = figure.subplots(1, 2)
+    if not record.has_validation:
+        for ax in (absolute, relative):
+            _message(ax, NO_VALIDATION)
+        return figure
+    for name, choice in choices.items():
+        cells = [cell for cell in choice.cells if cell.val.mean is not None]
+        if not cells:
+            continue
+        lrs = np.array([cell.lr for cell in cells])
+        means = np.array([100 * cell.val.mean for cell in cells])
+        stds = np.array([100 * (cell.val.std or 0.0) for cell in cells])
+        absolute.errorbar(lrs, means, yerr=stds, color=colors[name], marker="o", capsize=3, label=name)
+        best = means.max()
+        relative.plot(lrs, means / best if best > 0 else np.full_like(means, np.nan), color=colors[name],
+                      marker="o", label=name)
+        if choice.chosen is not None:
+            absolute.plot([choice.chosen.lr], [100 * choice.chosen.val.mean], marker="*", markersize=14,
+                          color=colors[name], markeredgecolor="black", linestyle="none")
+    absolute.set(xscale="log", xlabel="learning rate", ylabel="final val accuracy (%)", ylim=(0, ACC_TOP),
+                 title="Mean over seeds (bars: ±1 std; ★ chosen lr)")
+    relative.set(xscale="log", xlabel="learning rate", ylabel="val accuracy / optimizer's best", ylim=(0, 1.05),
+                 title="Relative to each optimizer's best lr")
+    for ax in (absolute, relative):
+        ax.title.set_fontsize(10)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    figure.suptitle("Learning-rate sensitivity (final val accuracy)", fontsize=10)
+    return figure
+
+
+def curves_figure(record: SweepRecord, choices: dict[str, Choice], colors: dict[str, tuple]) -> Figure:
+    """DeepOBS-style 2×2 panel: train and val loss and accuracy per epoch."""
+    figure = Figure(figsize=(11, 8), layout="constrained")
+    axes = figure.subplots(2, 2)
+    panels = (("train_loss", "training loss (epoch mean)"), ("val_loss", "val loss"),
+              ("train_acc", "training accuracy (%)"), ("val_acc", "val accuracy (%)"))
+    epochs = np.arange(1, record.max_epochs + 1)
+    plotted = plotted_curves(choices, colors)
+    for ax, (key, ylabel) in zip(axes.flat, panels):
+        means, drawn = [], False
+        for curve in plotted:
+            matrix = epoch_matrix(curve.cell, key, record.max_epochs) * (100 if key.endswith("acc") else 1)
+            drawn |= draw_band(ax, epochs, matrix, curve, "std")
+            means.append(_nan_stats(matrix)[0])
+        ax.set(xlabel="epoch", ylabel=ylabel)
+        _epoch_axis(ax, record.max_epochs)
+        ax.grid(alpha=0.3)
+        if key.startswith("val") and not record.has_validation:
+            _message(ax, NO_VALIDATION)
+        elif not drawn:
+            _message(ax, "no finite values (the runs diverged)")
+        elif key.endswith("loss"):
+            _linear_loss_axis(ax, means)
+        else:
+            ax.set_ylim(0, ACC_TOP)
+        if key == "val_acc" and record.has_validation:
+            _target_line(ax, record)
+            ax.legend(handles=ax.get_lines()[-1:], fontsize=7)
+    handles = [Line2D([], [], color=c.color, linestyle=c.linestyle, marker="o", markersize=3, label=c.label)
+               for c in plotted]
+    figure.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=8)
+    figure.suptitle(_title("Per-epoch curves", choices, "±1 sample std"), fontsize=10)
+    return figure
+
+
+def save_figure(figure: Figure, path: Path) -> None:
+    FigureCanvasAgg(figure)
+    write_atomic(path, lambda handle: figure.savefig(handle, format="png", dpi=110))
+
+
+def write_figures(record: SweepRecord, choices: dict[str, Choice]) -> dict[str, Path]:
+    """Every figure as a PNG in the sweep folder; returns their paths by figure name."""
+    colors = optimizer_colors(list(choices))
+    builders = {"train_loss": train_loss_figure, "val_acc": val_acc_figure,
+                "lr_sensitivity": lr_sensitivity_figure, "curves": curves_figure}
+    paths = {}
+    for key, build in builders.items():
+        paths[key] = record.sweep_dir / FIGURES[key]
+        save_figure(build(record, choices, colors), paths[key])
+    return paths
+

@@ -1,0 +1,260 @@
+"""A sweep's report.md and figures, made from its saved files alone.
+
+Nothing here needs the process that trained: the report can be re-made at any time, also for a folder whose
+results/ were merged from several machines or shards. Figures are written first and report.md last, each file
+atomically, so a report never links to a figure that is not there.
+"""
+
+import math
+from pathlib import Path
+from typing import Any
+
+from optlab.atomic import write_text_atomic
+from optlab.claims import CONVERGENCE_RULE, Claim, judge_claims
+from optlab.findings import findings
+from optlab.formatting import DASH, lr_text, mib, num_spread, pct, pct_spread, points_spread
+from optlab.plots import write_figures
+from optlab.selection import Cell, Choice, choose_lrs, group_cells, steps_per_epoch, target_time
+from optlab.sweep_record import SweepRecord, load_sweep_record
+
+REPORT_NAME = "report.md"
+DATASETS = {"cifar10": "CIFAR-10", "imagefolder": "image folder", "synthetic": "synthetic (generated) images"}
+FIGURE_CAPTIONS = {
+    "train_loss": "Training loss per step",
+    "val_acc": "Validation accuracy per epoch and per training second",
+    "lr_sensitivity": "Learning-rate sensitivity",
+    "curves": "Per-epoch training and validation curves (DeepOBS-style)",
+}
+SUMMARY_HEADER = ("optimizer", "chosen lr", "seeds", "val acc", "test acc", "steps to target", "seconds to target",
+                  "reached target", "images/s", "optimizer state", "peak memory", "gen. gap", "loss spikes/run",
+                  "diverged")
+
+
+def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    def line(cells: tuple[str, ...]) -> str:
+        return "| " + " | ".join(str(cell).replace("|", "\\|") for cell in cells) + " |"
+
+    return [line(header), "|" + "|".join("---" for _ in header) + "|", *(line(row) for row in rows)]
+
+
+def _peak_kind(runs: list[dict[str, Any]]) -> str:
+    kinds = {run.get("peak_memory_kind") for run in runs}
+    names = {"cuda_max_allocated": "GPU max allocated", "process_rss": "process RSS"}
+    return names.get(kinds.pop(), "") if len(kinds) == 1 else "mixed kinds"
+
+
+def validation_text(protocol: dict[str, Any]) -> str:
+    size = protocol.get("val_size")
+    if size == 0:
+        return "none"
+    if size is not None:
+        return f"{size} train images held out"
+    if protocol.get("dataset_source") == "synthetic" and protocol.get("synthetic_size"):
+        return f"{min(5000, protocol['synthetic_size'] // 10)} train images held out (the default tenth)"
+    if protocol.get("dataset_source") == "cifar10":
+        return "5,000 of the 50,000 train images held out (the default)"
+    return "the default hold-out (5,000 train images, or a tenth of a smaller set)"
+
+
+def _training_extras(protocol: dict[str, Any]) -> str:
+    extras = []
+    if protocol.get("warmup_epochs"):
+        extras.append(f"warmup {protocol['warmup_epochs']:g} epochs")
+    if protocol.get("limit_train_batches") is not None:
+        extras.append(f"train batches per epoch limited to {protocol['limit_train_batches']:g}")
+    if protocol.get("channels_last"):
+        extras.append("channels-last layout")
+    return "".join(f"; {extra}" for extra in extras)
+
+
+def setup_lines(record: SweepRecord) -> list[str]:
+    p, runs = record.protocol, record.runs
+    source = DATASETS.get(p.get("dataset_source"), p.get("dataset_source") or "unknown data")
+    if p.get("dataset_source") == "synthetic":
+        source += f", {p.get('synthetic_size')} train images"
+    val = validation_text(p)
+    effective = sorted({str(run.get("effective_batch_size")) for run in runs})
+    devices = sorted({f"{run.get('accelerator')} ×{run.get('world_size')}" for run in runs})
+    kwargs = ", ".join(f"{k}={v}" for k, v in (p.get("optimizer_kwargs") or {}).items()) or "registry defaults"
+    return [
+        f"- **Data**: {source}; validation split: {val}; augmentation: {'on' if p.get('augment') else 'off'}.",
+        f"- **Training**: {record.max_epochs} epochs, batch {p.get('batch_size')} per device (effective "
+        f"{', '.join(effective)}), precision {p.get('precision')}, schedule {p.get('schedule')}, "
+        f"optimizer arguments: {kwargs}{_training_extras(p)}.",
+        f"- **Grid**: optimizers {', '.join(record.optimizers)}; lrs {', '.join(map(lr_text, record.lrs))}; "
+        f"seeds {', '.join(map(str, record.seeds))}.",
+        f"- **Target**: {100 * record.target_acc:g}% val accuracy (time-to-target).",
+        f"- **Devices**: {', '.join(devices)}.",
+    ]
+
+
+def completeness_lines(record: SweepRecord) -> list[str]:
+    planned = len(record.runs) - len(record.extra) + len(record.missing)
+    lines = [f"- {len(record.runs) - len(record.extra)} of {planned} planned runs have results."]
+    if record.missing:
+        lines.append(f"- **Missing** (planned in sweep.json, no result yet: other shards, failed or not run): "
+                     f"{', '.join(record.missing)}.")
+    if record.extra:
+        lines.append(f"- Also included, from earlier invocations with the same protocol: {', '.join(record.extra)}.")
+    if record.unreadable:
+        lines.append(f"- **Unreadable result files, left out**: {', '.join(record.unreadable)}.")
+    counts = {len(cell.runs) for cells in group_cells(record.runs).values() for cell in cells}
+    if len(counts) > 1:
+        lines.append("- Not every optimizer × lr has the same number of seeds; the `seeds` columns say how many "
+                     "each mean is over.")
+    if len({(run.get("accelerator"), run.get("world_size")) for run in record.runs}) > 1:
+        lines.append("- Runs were made on different devices: seconds, images/s and memory compare only within one.")
+    resumed = [run["run_id"] for run in record.runs if run.get("resumed")]
+    if resumed:
+        lines.append(f"- Resumed from a checkpoint (timings add up both parts): {', '.join(resumed)}.")
+    if not record.has_validation:
+        lines.append("- **No validation split**: no lr is chosen (the test set never chooses); every lr is reported.")
+    return lines
+
+
+def summary_row(record: SweepRecord, choice: Choice, epoch_steps: dict[int, int]) -> tuple[str, ...]:
+    cell = choice.chosen
+    if cell is None:
+        return (choice.optimizer, f"none ({choice.reason})", *([DASH] * (len(SUMMARY_HEADER) - 2)))
+    reached = target_time(cell, record.max_epochs, epoch_steps) if record.has_validation else None
+    val = pct_spread(cell.val) if record.has_validation else DASH
+    return (
+        choice.optimizer, lr_text(cell.lr), str(len(cell.runs)), val,
+        pct_spread(cell.metric("test_acc")),
+        num_spread(reached.steps) if reached else DASH,
+        num_spread(reached.seconds, 1) if reached else DASH,
+        f"{reached.reached}/{reached.runs}" if reached else DASH,
+        num_spread(cell.metric("images_per_second")),
+        mib(cell.metric("optimizer_state_bytes").mean),
+        mib(cell.metric("peak_memory_bytes").mean),
+        points_spread(cell.metric("generalization_gap")),
+        num_spread(cell.metric("loss_spikes"), 1),
+        f"{cell.diverged}/{len(cell.runs)}",
+    )
+
+
+def summary_lines(record: SweepRecord, choices: dict[str, Choice]) -> list[str]:
+    epoch_steps = steps_per_epoch(record.runs)
+    header = tuple(f"peak memory ({_peak_kind(record.runs)})" if h == "peak memory" else h for h in SUMMARY_HEADER)
+    rows = [summary_row(record, choice, epoch_steps) for choice in choices.values()]
+    if record.has_validation:
+        caption = ("Each optimizer at the lr with the best mean final val accuracy over seeds (the test set chooses "
+                   "nothing). Values are mean ± sample std over seeds; time to target counts a seed that missed as "
+                   "the full budget.")
+    else:
+        caption = ("No validation split: an optimizer run at one lr is shown at it; one run at several lrs has no "
+                   "chosen lr (every lr is in the table further down). Values are mean ± sample std over seeds.")
+    return [
+        caption,
+        "",
+        *markdown_table(header, rows),
+    ]
+
+
+def cell_row(record: SweepRecord, cell: Cell, chosen: bool, epoch_steps: dict[int, int]) -> tuple[str, ...]:
+    reached = target_time(cell, record.max_epochs, epoch_steps) if record.has_validation else None
+    return (
+        cell.optimizer, lr_text(cell.lr), str(len(cell.runs)), pct_spread(cell.val) if record.has_validation else DASH,
+        pct_spread(cell.metric("best_val_acc")), pct_spread(cell.metric("test_acc")),
+        num_spread(cell.metric("final_train_loss"), 3),
+        f"{num_spread(reached.steps)} ({reached.reached}/{reached.runs})" if reached else DASH,
+        f"{cell.diverged}/{len(cell.runs)}", "✓" if chosen else "",
+    )
+
+
+def cell_lines(record: SweepRecord, choices: dict[str, Choice]) -> list[str]:
+    epoch_steps = steps_per_epoch(record.runs)
+    header = ("optimizer", "lr", "seeds", "final val acc", "best val acc", "test acc", "final train loss",
+              "steps to target (reached)", "diverged", "chosen")
+    rows = [cell_row(record, cell, cell is choice.chosen, epoch_steps)
+            for choice in choices.values() for cell in choice.cells]
+    return markdown_table(header, rows)
+
+
+def _target_text(run: dict[str, Any]) -> str:
+    reached = run.get("time_to_target")
+    if not reached:
+        return "not reached" if run.get("final_val_acc") is not None else DASH
+    return f"epoch {reached['epoch']}, step {reached['step']}, {reached['seconds']:.1f} s"
+
+
+def run_lines(record: SweepRecord) -> list[str]:
+    header = ("run", "status", "epochs", "steps", "final val acc", "best val acc (epoch)", "test acc",
+              "final train loss", "target reached at", "images/s", "optimizer state", "peak memory", "loss spikes",
+              "gen. gap", "resumed")
+    rows = []
+    for run in record.runs:
+        status = f"diverged at step {run.get('diverged_step')}" if run.get("diverged") else run.get("status", "")
+        best = (f"{pct(run.get('best_val_acc'))} ({run.get('best_val_epoch')})"
+                if run.get("best_val_acc") is not None else DASH)
+        loss = run.get("final_train_loss")
+        loss_text = DASH if loss is None else f"{loss:.3f}" if math.isfinite(loss) else "non-finite"
+        rows.append((
+            run["run_id"], status, str(run.get("epochs_run")), str(run.get("steps")), pct(run.get("final_val_acc")),
+            best, pct(run.get("test_acc")), loss_text, _target_text(run),
+            DASH if run.get("images_per_second") is None else f"{run['images_per_second']:.0f}",
+            mib(run.get("optimizer_state_bytes")), mib(run.get("peak_memory_bytes")), str(run.get("loss_spikes")),
+            DASH if run.get("generalization_gap") is None else f"{100 * run['generalization_gap']:+.1f} pts",
+            "yes" if run.get("resumed") else "no",
+        ))
+    return markdown_table(header, rows)
+
+
+def claim_lines(claims: list[Claim]) -> list[str]:
+    lines = ["Each claim is judged on this sweep alone, at the lrs validation chose. A comparison counts only when "
+             "its difference is larger than the seed-to-seed spread (the larger sample std of the two sides); "
+             "otherwise, or when the sweep lacks what it needs, the claim is inconclusive. This is a rough guard "
+             "against noise, not a significance test.", ""]
+    for claim in claims:
+        lines.append(f"- **({claim.key}) {claim.statement}** → **{claim.verdict}**")
+        lines += [f"  - {finding.text}" for finding in claim.findings]
+        if claim.missing:
+            lines.append(f"  - missing: {'; '.join(claim.missing)}")
+        lines.append(f"  - rule: {claim.rule}")
+    return lines
+
+
+def method_lines(record: SweepRecord) -> list[str]:
+    return [
+        "- **lr selection**: for each optimizer, the lr whose runs have the highest mean *final* val accuracy over "
+        "seeds (ties: the smaller lr). Final, not best-epoch, accuracy, because the test accuracy is measured on the "
+        "final weights. A diverged run counts with its final val accuracy (measured after the blow-up), or 0 if it "
+        "has none. Test metrics are only reported, never used to choose.",
+        "- **mean ± std**: over seeds; std is the sample standard deviation (n − 1). With one seed no std is shown.",
+        f"- **time to target**: the first epoch whose val accuracy reaches {100 * record.target_acc:g}% (checked "
+        "once per epoch), as steps and training seconds. Averaged over seeds, a seed that never reaches it counts "
+        f"as the full budget ({record.max_epochs} epochs of steps; seconds at that run's own speed), as in DeepOBS.",
+        "- **images/s**: training images per second of training time (validation excluded). **Optimizer state**: "
+        "bytes of the optimizer's per-parameter buffers. **Peak memory**: GPU max allocated on CUDA, the process "
+        "resident set on CPU (which includes the data held in memory).",
+        "- **gen. gap**: final-epoch training accuracy minus test accuracy, in percentage points. The training "
+        "accuracy is the running accuracy over the last epoch's batches while the weights still change, so it lags "
+        "the final weights and the gap reads low (even negative) for a model still improving fast. **Loss spikes**: "
+        "steps whose loss exceeds twice the mean of the 50 steps before.",
+        f"- **converges faster** (claims a, b): {CONVERGENCE_RULE}.",
+    ]
+
+
+def render_report(record: SweepRecord, choices: dict[str, Choice], claims: list[Claim],
+                  figures: dict[str, Path]) -> str:
+    name = record.config.get("name") or record.sweep_dir.name
+    lines = [f"# Optimizer comparison: {name}", "", "## Setup", "", *setup_lines(record), *completeness_lines(record),
+             "", "## Summary", "", *summary_lines(record, choices), "", "## Findings", ""]
+    lines += [f"- {sentence}" for sentence in findings(record, choices)]
+    lines += ["", "## Claims", "", *claim_lines(claims), "", "## Figures", ""]
+    for key, path in figures.items():
+        lines += [f"![{FIGURE_CAPTIONS[key]}]({path.name})", ""]
+    lines += ["## Every optimizer × lr", "", *cell_lines(record, choices), "", "## Every run", "", *run_lines(record),
+              "", "## How the numbers are computed", "", *method_lines(record), ""]
+    return "\n".join(lines)
+
+
+def write_report(sweep_dir: Path) -> Path:
+    """Write report.md and its figures into the sweep folder; returns the report's path."""
+    record = load_sweep_record(Path(sweep_dir))
+    choices = choose_lrs(record.runs, record.optimizers)
+    claims = judge_claims(record, choices)
+    figures = write_figures(record, choices)
+    path = record.sweep_dir / REPORT_NAME
+    write_text_atomic(path, render_report(record, choices, claims, figures))
+    return path

@@ -1,0 +1,107 @@
+"""A sweep folder read back from its files alone: settings, finished runs (all shards), and the gaps in its grid."""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from optlab.config import RunSpec
+from optlab.errors import OptlabError
+from optlab.selection import has_validation
+
+
+@dataclass
+class SweepRecord:
+    """What a sweep folder holds: its settings, every finished run, and what the recorded grid still lacks."""
+
+    sweep_dir: Path
+    protocol: dict[str, Any]
+    config: dict[str, Any]
+    runs: list[dict[str, Any]]
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+
+    @property
+    def max_epochs(self) -> int:
+        return int(self.protocol.get("max_epochs") or self.config.get("max_epochs") or 1)
+
+    @property
+    def target_acc(self) -> float:
+        return float(self.protocol.get("target_acc") or self.config.get("target_acc") or 0.0)
+
+    @property
+    def has_validation(self) -> bool:
+        return has_validation(self.runs)
+
+    @property
+    def optimizers(self) -> list[str]:
+        """The grid's optimizers in their command-line order, then any others that have results."""
+        names = [name for name in self.config.get("optimizers", []) if any(r["optimizer"] == name for r in self.runs)]
+        return names + sorted({r["optimizer"] for r in self.runs} - set(names))
+
+    @property
+    def lrs(self) -> list[float]:
+        return sorted({run["lr"] for run in self.runs})
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted({run["seed"] for run in self.runs})
+
+
+def _read(path: Path) -> Any:
+    with path.open() as handle:
+        return json.load(handle)
+
+
+def planned_run_ids(config: dict[str, Any]) -> list[str]:
+    """The grid sweep.json records (its latest invocation), in the sweep's own order."""
+    return [RunSpec(o, lr, s).run_id for o in config.get("optimizers", []) for lr in config.get("lrs", [])
+            for s in config.get("seeds", [])]
+
+
+def load_runs(sweep_dir: Path) -> tuple[list[dict], list[str]]:
+    """One result per run id: results/<run_id>.json first (every shard writes there), then results.json."""
+    found: dict[str, dict] = {}
+    unreadable = []
+    for path in sorted((sweep_dir / "results").glob("*.json")):
+        try:
+            run = _read(path)
+            found.setdefault(run["run_id"], run)
+        except (OSError, ValueError, KeyError, TypeError):
+            unreadable.append(path.name)
+    summary = sweep_dir / "results.json"
+    if summary.is_file():
+        try:
+            for run in _read(summary).get("runs", []):
+                found.setdefault(run["run_id"], run)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            unreadable.append(summary.name)
+    return list(found.values()), unreadable
+
+
+def load_sweep_record(sweep_dir: Path) -> SweepRecord:
+    """Read a sweep folder, or fail with one line saying what is wrong with it."""
+    sweep_dir = Path(sweep_dir)
+    if not sweep_dir.is_dir():
+        raise OptlabError(f"{sweep_dir} is not a folder; give a sweep folder (<log-dir>/<name> of scripts/sweep.py)")
+    manifest = sweep_dir / "sweep.json"
+    if not manifest.is_file():
+        raise OptlabError(f"{sweep_dir} has no sweep.json, so it is not a sweep folder written by scripts/sweep.py")
+    try:
+        recorded = _read(manifest)
+        protocol, config = dict(recorded["protocol"]), dict(recorded["config"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise OptlabError(f"{manifest} cannot be read ({type(error).__name__}: {error})") from None
+    runs, unreadable = load_runs(sweep_dir)
+    if not runs:
+        raise OptlabError(f"{sweep_dir} has no finished runs yet (no results/*.json, no runs in results.json)")
+    planned = planned_run_ids(config)
+    present = {run["run_id"] for run in runs}
+    order = {name: index for index, name in enumerate(config.get("optimizers", []))}
+    runs.sort(key=lambda r: (order.get(r["optimizer"], len(order)), r["optimizer"], r["lr"], r["seed"]))
+    return SweepRecord(
+        sweep_dir=sweep_dir, protocol=protocol, config=config, runs=runs,
+        missing=[run_id for run_id in planned if run_id not in present],
+        extra=sorted(present - set(planned)), unreadable=unreadable,
+    )
