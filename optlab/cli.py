@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-epochs", type=int, default=10, help="epochs per run")
     train.add_argument("--target-acc", type=float, default=0.6,
                        help="validation accuracy that counts as converged (time-to-target)")
-    train.add_argument("--max-loss", type=float, default=1e3, help="a step loss above this marks the run diverged")
+    train.add_argument("--max-loss", type=float, default=1e3,
+                       help="diverged: a non-finite loss, or most losses of a 25-step window above this")
     data = p.add_argument_group("data")
     data.add_argument("--data-dir", default="data",
                       help="CIFAR-10 folder: cifar-10-batches-py/ (downloaded if missing) or train/ + test/ images")
@@ -67,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--restart", action="store_true", help="delete this sweep's folder and start over")
     out.add_argument("--keep-checkpoints", action="store_true", help="keep each run's last.ckpt after it ends")
     out.add_argument("--no-report", dest="report", action="store_false", help="skip report.md and figures")
+    out.add_argument("--no-progress-bar", dest="progress", action="store_false",
+                     help="no progress bar (logs, batch jobs)")
     run = p.add_argument_group("hardware and scale-out (Lightning Trainer)")
     run.add_argument("--accelerator", default="auto", help="cpu, gpu, auto, ...")
     run.add_argument("--devices", default="auto", help="devices per node: a count, a list like 0,1, or auto")
@@ -132,9 +135,13 @@ def _make_report(sweep_dir, config: SweepConfig) -> None:
 
     if global_rank() != 0:
         return
+    from optlab.report import write_report
+
     try:
-        from optlab.report import write_report
-    except ImportError:
+        path = write_report(sweep_dir)
+    except (OptlabError, OSError) as error:
+        # The runs are saved; a report can be made again later with scripts/report.py.
+        print(f"error: report not written ({error}); retry with: python scripts/report.py {sweep_dir}",
+              file=sys.stderr)
         return
-    path = write_report(sweep_dir)
     say(f"report:  {path}")

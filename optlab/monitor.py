@@ -21,6 +21,20 @@ def _rss_bytes() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def divergence_index(losses: list[float], max_loss: float) -> int | None:
+    """Where a window of step losses diverged, or None.
+
+    A non-finite loss always counts. Losses above max_loss count only when they are most of the window:
+    a lone spike that the optimizer recovers from is instability (see loss_spikes), not divergence.
+    """
+    bad = [i for i, loss in enumerate(losses) if not math.isfinite(loss) or loss > max_loss]
+    if not bad:
+        return None
+    if any(not math.isfinite(loss) for loss in losses) or 2 * len(bad) > len(losses):
+        return bad[0]
+    return None
+
+
 class RunMonitor(L.Callback):
     """Collects what the results and the report need, with one host sync every `check_every` steps."""
 
@@ -86,11 +100,12 @@ class RunMonitor(L.Callback):
         first_step = len(self.step_losses)
         self.step_losses.extend(losses)
         self.peak_memory_bytes = max(self.peak_memory_bytes, self._memory(trainer))
-        for offset, loss in enumerate(losses if not self.diverged else []):
-            if not math.isfinite(loss) or loss > self.max_loss:
-                self.diverged_step = first_step + offset + 1
-                break
-            self.last_finite_loss = loss
+        if not self.diverged:
+            bad = divergence_index(losses, self.max_loss)
+            if bad is not None:
+                self.diverged_step = first_step + bad + 1
+            finite = [loss for loss in losses[:bad] if math.isfinite(loss)]
+            self.last_finite_loss = finite[-1] if finite else self.last_finite_loss
         # Every rank flushes at the same steps, so this collective never waits on a rank that skipped it.
         if trainer.strategy.reduce_boolean_decision(self.diverged, all=False):
             trainer.should_stop = True

@@ -227,9 +227,9 @@ def method_lines(record: SweepRecord) -> list[str]:
         "- **images/s**: training images per second of training time (validation excluded). **Optimizer state**: "
         "bytes of the optimizer's per-parameter buffers. **Peak memory**: GPU max allocated on CUDA, the process "
         "resident set on CPU (which includes the data held in memory).",
-        "- **gen. gap**: final-epoch training accuracy minus test accuracy, in percentage points. The training "
-        "accuracy is the running accuracy over the last epoch's batches while the weights still change, so it lags "
-        "the final weights and the gap reads low (even negative) for a model still improving fast. **Loss spikes**: "
+        "- **gen. gap**: training accuracy minus test accuracy of the final weights, in percentage points; the "
+        "training accuracy is measured after training on a fixed random subset of up to 5,000 training images, "
+        "without augmentation, exactly as test accuracy is. **Loss spikes**: "
         "steps whose loss exceeds twice the mean of the 50 steps before.",
         f"- **converges faster** (claims a, b): {CONVERGENCE_RULE}.",
     ]

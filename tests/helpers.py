@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SWEEP = ROOT / "scripts" / "sweep.py"
 
 TINY = ["--dataset", "synthetic", "--synthetic-size", "400", "--batch-size", "32", "--max-epochs", "2",
-        "--accelerator", "cpu", "--target-acc", "0.3", "--no-report"]
+        "--accelerator", "cpu", "--target-acc", "0.3", "--no-report", "--no-progress-bar"]
 
 METRICS = ("test_acc", "test_loss", "best_val_acc", "final_train_loss", "steps", "diverged", "initial_weights")
 

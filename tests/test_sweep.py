@@ -5,6 +5,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from optlab.cli import main
+from optlab.monitor import divergence_index
 from tests.helpers import results, run_script, sweep_args
 
 
@@ -125,3 +126,24 @@ def test_script_errors_have_no_traceback(tmp_path):
 def test_results_json_is_valid_after_sweep(two_optimizer_sweep):
     data = json.loads((two_optimizer_sweep / "pair" / "results.json").read_text())
     assert data["missing"] == [] and len(data["runs"]) == 2
+
+
+def test_generalization_gap_uses_the_final_weights_on_training_images(two_optimizer_sweep):
+    for run in results(two_optimizer_sweep, "pair").values():
+        assert 0 <= run["final_train_acc"] <= 1
+        assert run["generalization_gap"] == pytest.approx(run["final_train_acc"] - run["test_acc"])
+        assert run["running_train_acc_last_epoch"] == run["epochs"][-1]["train_acc"]
+
+
+@pytest.mark.parametrize(
+    "losses, expected",
+    [
+        ([2.0, 5e3, 1.9, 1.8, 1.7], None),  # one spike, then recovery: unstable, not diverged
+        ([2.0, 5e3, 6e3, 7e3, 1.7], 1),  # most of the window blown up
+        ([2.0, 1.9, float("nan"), 1.8], 2),  # any non-finite loss
+        ([2.0, 5e3, float("inf")], 1),  # the blow-up starts before the first inf
+        ([2.0, 1.9], None),
+    ],
+)
+def test_divergence_is_a_blow_up_not_a_lone_spike(losses, expected):
+    assert divergence_index(losses, max_loss=1e3) == expected
