@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="batches per epoch: a count, or a fraction like 0.1")
     run.add_argument("--channels-last", action="store_true", help="NHWC memory layout for the CNN")
     run.add_argument("--compile", action="store_true", help="torch.compile the network")
+    run.add_argument("--fused", action="store_true",
+                     help="torch's fused optimizer kernels where they exist (faster; Adam numerics differ slightly)")
     run.add_argument("--parallel", type=int, default=1, help="runs at once, each in its own process")
     run.add_argument("--shard", default="1/1", help="K/N: run only the K-th of N disjoint slices of the grid")
     return p

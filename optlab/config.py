@@ -17,7 +17,7 @@ DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop")
 PROTOCOL_FIELDS = (
     "optimizer_kwargs", "schedule", "warmup_epochs", "batch_size", "max_epochs", "dataset_source",
     "val_size", "augment", "precision", "limit_train_batches", "target_acc", "max_loss",
-    "synthetic_size", "channels_last",
+    "synthetic_size", "channels_last", "fused",
 )
 
 
@@ -64,6 +64,7 @@ class SweepConfig:
     limit_train_batches: float | None = None
     channels_last: bool = False
     compile: bool = False
+    fused: bool = False
     parallel: int = 1
     shard: str = "1/1"
     restart: bool = False

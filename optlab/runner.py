@@ -82,7 +82,7 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
     model = ImageClassifier(
         optimizer=spec.optimizer, lr=spec.lr, optimizer_kwargs=config.optimizer_kwargs or None,
         schedule=config.schedule, warmup_epochs=config.warmup_epochs, num_classes=datamodule.num_classes,
-        channels_last=config.channels_last, compile_model=config.compile,
+        channels_last=config.channels_last, compile_model=config.compile, fused=config.fused,
     )
     initial_weights = weights_checksum(model)
     monitor = RunMonitor(max_loss=config.max_loss)
@@ -157,6 +157,7 @@ def train_subset_accuracy(model: ImageClassifier, datamodule: CIFAR10DataModule,
     images, labels = datamodule.train_set.images, datamodule.train_set.labels
     subset = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))[:count].to(labels.device)
     was_training = model.training
+    model.to(labels.device)  # Lightning moves the model back to the CPU when fit ends
     model.eval()
     correct = 0
     for chunk in subset.split(datamodule.eval_batch_size):

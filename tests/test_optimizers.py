@@ -4,8 +4,15 @@ import torch
 
 from optlab.data import CIFAR10DataModule
 from optlab.errors import OptlabError
+from optlab.model import SeedCNN
 from optlab.module import ImageClassifier
-from optlab.optimizers import OPTIMIZERS, build_optimizer, check_optimizer_args, optimizer_state_bytes
+from optlab.optimizers import (
+    IDENTICAL_FASTER_ON_CPU,
+    OPTIMIZERS,
+    build_optimizer,
+    check_optimizer_args,
+    optimizer_state_bytes,
+)
 from optlab.schedules import build_schedule
 
 
@@ -86,3 +93,27 @@ def test_schedules_warm_up_linearly_then_follow_their_shape(schedule):
         assert lrs[-1] < 0.01 and all(a >= b for a, b in zip(lrs[10:], lrs[11:]))
     else:
         assert lrs[40] == pytest.approx(1.0) and lrs[60] == pytest.approx(0.1) and lrs[-1] == pytest.approx(0.01)
+
+
+def _trained_parameters(name: str, kwargs: dict, fused: bool = False) -> torch.Tensor:
+    torch.manual_seed(0)
+    net = SeedCNN()
+    images, labels = torch.randn(16, 3, 32, 32), torch.randint(0, 10, (16,))
+    optimizer = build_optimizer(name, net.parameters(), 1e-3, kwargs, fused=fused)
+    for _ in range(5):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(net(images), labels).backward()
+        optimizer.step()
+    return torch.cat([p.detach().flatten() for p in net.parameters()])
+
+
+@pytest.mark.parametrize("name", sorted(IDENTICAL_FASTER_ON_CPU))
+def test_the_faster_default_implementation_gives_bit_identical_results(name):
+    # Asking for the implementation explicitly (foreach=False) switches the faster default off.
+    assert torch.equal(_trained_parameters(name, {}), _trained_parameters(name, {"foreach": False}))
+
+
+def test_fused_is_used_only_where_torch_has_it():
+    adam = build_optimizer("adam", [torch.zeros(2, requires_grad=True)], 1e-3, fused=True)
+    rmsprop = build_optimizer("rmsprop", [torch.zeros(2, requires_grad=True)], 1e-3, fused=True)
+    assert adam.defaults["fused"] is True and not rmsprop.defaults.get("fused")
