@@ -28,8 +28,15 @@ def _key_value(text: str) -> tuple[str, Any]:
     return key, tuple(value) if isinstance(value, list) else value
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """argparse's errors as one line (what is wrong, where to look), like every other optlab error."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineErrors(
         prog="sweep.py",
         description="Train the seed CNN once per optimizer (× learning rate × seed) from identical initial "
                     "weights and data order; log to TensorBoard; print and save a comparison.",

@@ -116,7 +116,7 @@ def test_unwritable_log_dir_is_one_line(tmp_path, capsys):
 
 
 def test_script_errors_have_no_traceback(tmp_path):
-    for flags in (["--optimizers", "adamm"], ["--lr", "-1"]):
+    for flags in (["--optimizers", "adamm"], ["--lr", "-1"], ["--schedule", "linear"], ["--batch-size", "x"]):
         done = run_script(*sweep_args(tmp_path, "cli", *flags))
         assert done.returncode == 2
         assert "Traceback" not in done.stderr and done.stderr.strip().count("\n") == 0, done.stderr
