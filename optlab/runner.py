@@ -20,7 +20,8 @@ from optlab.results import summarize
 
 # Lightning hints that do not apply to in-memory tensor batches (workers, tiny logging intervals).
 for _pattern in (".*does not have many workers.*", ".*log_every_n_steps.*", ".*LeafSpec.*",
-                 ".*Total length of .* across ranks is zero.*", ".*is an invalid version.*"):
+                 ".*Total length of .* across ranks is zero.*", ".*is an invalid version.*",
+                 ".*Checkpoint directory .* exists and is not empty.*"):
     warnings.filterwarnings("ignore", _pattern)
 
 
