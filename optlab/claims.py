@@ -194,16 +194,19 @@ class ClaimJudge:
         read = key if callable(key) else (lambda run: run.get(key))
         return spread(read(run) for run in runs)
 
+    def _adaptive_against_sgd(self) -> tuple[list[str], list[str]]:
+        """The adaptive optimizers a cost claim compares with plain SGD, and what the sweep lacks for it."""
+        adaptive = self._present(ADAPTIVE)
+        missing = [] if "sgd" in self.choices else ["sgd is not in this sweep"]
+        if not adaptive:
+            missing.append("no adaptive optimizer in this sweep")
+        return adaptive, missing
+
     def more_memory(self) -> Claim:
         statement = "Adaptive methods cost more memory (optimizer state) than SGD."
         rule = ("each adaptive optimizer's optimizer-state bytes against plain SGD's (exact counts, so no spread "
                 "is needed); peak memory is shown but not judged, as it is dominated by the data and activations")
-        missing: list[str] = []
-        adaptive = self._present(ADAPTIVE)
-        if "sgd" not in self.choices:
-            missing.append("sgd is not in this sweep")
-        if not adaptive:
-            missing.append("no adaptive optimizer in this sweep")
+        adaptive, missing = self._adaptive_against_sgd()
         findings: list[Finding] = []
         if not missing:
             base = self._all_runs("sgd", "optimizer_state_bytes")
@@ -228,12 +231,7 @@ class ClaimJudge:
         rule = ("training images per second (same batch size, so inversely proportional to time per step) over "
                 "every non-diverged run of an optimizer, all lrs and seeds, against plain SGD's; it must be lower by "
                 "more than the larger std; only runs made on the same kind of device are compared")
-        missing: list[str] = []
-        adaptive = self._present(ADAPTIVE)
-        if "sgd" not in self.choices:
-            missing.append("sgd is not in this sweep")
-        if not adaptive:
-            missing.append("no adaptive optimizer in this sweep")
+        adaptive, missing = self._adaptive_against_sgd()
         findings: list[Finding] = []
         if not missing:
             base = self._all_runs("sgd", "images_per_second")
