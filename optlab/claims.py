@@ -142,6 +142,14 @@ class ClaimJudge:
     def _present(self, names: tuple[str, ...]) -> list[str]:
         return [name for name in self.choices if name in names]
 
+    def _both_families(self) -> tuple[list[str], list[str], list[str]]:
+        """The adaptive and SGD-family optimizers a family claim compares, and what the sweep lacks for it."""
+        adaptive, sgd_family = self._present(ADAPTIVE), self._present(SGD_FAMILY)
+        missing = [] if adaptive else ["no adaptive optimizer in this sweep"]
+        if not sgd_family:
+            missing.append("no SGD-family optimizer in this sweep")
+        return adaptive, sgd_family, missing
+
     def less_lr_sensitive(self) -> Claim:
         statement = "Adaptive methods are less sensitive to the learning rate than the SGD family."
         rule = ("sensitivity = best minus worst mean final val acc over the lrs every compared optimizer ran; "
@@ -149,12 +157,7 @@ class ClaimJudge:
                 "largest seed std of the cells used; inconclusive while any compared optimizer stays below the "
                 "target at every shared lr (the figure depends on how far the grid reaches on either side of each "
                 "optimizer's best lr)")
-        missing: list[str] = []
-        adaptive, sgd_family = self._present(ADAPTIVE), self._present(SGD_FAMILY)
-        if not adaptive:
-            missing.append("no adaptive optimizer in this sweep")
-        if not sgd_family:
-            missing.append("no SGD-family optimizer in this sweep")
+        adaptive, sgd_family, missing = self._both_families()
         if not self.record.has_validation:
             missing.append("no validation split")
         compared = adaptive + sgd_family
@@ -167,7 +170,8 @@ class ClaimJudge:
         findings, drops, noises = [], {}, []
         for name in compared:
             cells = [cell for cell in self.choices[name].cells if cell.lr in shared]
-            worst, best = ranked_by_val(cells)[0], ranked_by_val(cells)[-1]
+            ranked = ranked_by_val(cells)
+            worst, best = ranked[0], ranked[-1]
             drops[name] = best.val.mean - worst.val.mean
             noises += [cell.val.std for cell in cells]
             findings.append(Finding(_sensitivity_text(name, best, worst)))
@@ -260,12 +264,7 @@ class ClaimJudge:
         rule = ("test accuracy of the SGD-family optimizer and of the adaptive optimizer that validation ranks "
                 "highest, each at its chosen lr, must differ by more than the larger seed std; the generalization "
                 "gap (final train acc minus test acc) is shown beside it, not judged")
-        missing: list[str] = []
-        adaptive, sgd_family = self._present(ADAPTIVE), self._present(SGD_FAMILY)
-        if not adaptive:
-            missing.append("no adaptive optimizer in this sweep")
-        if not sgd_family:
-            missing.append("no SGD-family optimizer in this sweep")
+        adaptive, sgd_family, missing = self._both_families()
         best_adaptive, best_sgd = self._best_chosen(adaptive), self._best_chosen(sgd_family)
         if adaptive and sgd_family and (best_adaptive is None or best_sgd is None):
             missing.append("no chosen lr to compare (no validation split)")

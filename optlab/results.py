@@ -68,7 +68,7 @@ def summarize(epochs: list[dict], step_losses: list[float], target_acc: float) -
         "final_val_acc": val[-1][1] if val else None,
         "best_val_acc": best_val,
         "best_val_epoch": best_epoch,
-        "final_train_acc": epochs[-1].get("train_acc") if epochs else None,
+        "running_train_acc_last_epoch": epochs[-1].get("train_acc") if epochs else None,
         "final_train_loss": epochs[-1].get("train_loss") if epochs else None,
         "time_to_target": time_to_target(epochs, target_acc),
         "loss_std_last_epoch": statistics.pstdev(finite) if len(finite) > 1 else None,

@@ -87,9 +87,9 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
     )
     initial_weights = weights_checksum(model)
     monitor = RunMonitor(max_loss=config.max_loss)
-    has_val = datamodule.resolved_val_size() > 0
-    steps_per_epoch = math.ceil(len(datamodule.load_arrays().train_labels) / config.batch_size)
-    trainer = build_trainer(config, spec, monitor, has_val, steps_per_epoch)
+    val_size = datamodule.resolved_val_size()
+    steps_per_epoch = math.ceil((len(datamodule.load_arrays().train_labels) - val_size) / config.batch_size)
+    trainer = build_trainer(config, spec, monitor, val_size > 0, steps_per_epoch)
     last = run_dir(config, spec) / "checkpoints" / "last.ckpt"
     resumed = last.is_file()
     try:
@@ -134,7 +134,6 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
         "epochs": monitor.epochs,
         **summarize(monitor.epochs, monitor.step_losses, config.target_acc),
     }
-    result["running_train_acc_last_epoch"] = result["final_train_acc"]
     result["final_train_acc"] = final_train_acc
     result["images_per_second"] = result["train_images"] / result["train_seconds"] if result["train_seconds"] else None
     result["seconds_per_epoch"] = result["train_seconds"] / max(result["epochs_run"], 1)

@@ -116,7 +116,8 @@ class CIFAR10DataModule(L.LightningDataModule):
             return
         arrays = self.load_arrays()
         order = torch.randperm(len(arrays.train_labels), generator=torch.Generator().manual_seed(SPLIT_SEED))
-        val_index, train_index = order[:self.resolved_val_size()], order[self.resolved_val_size():].sort().values
+        val_size = self.resolved_val_size()
+        val_index, train_index = order[:val_size], order[val_size:].sort().values
         # Held on the device: a batch is one gather there, no per-image Python and no host-to-device copy.
         self.train_set = TensorBatches(arrays.train_images[train_index].to(device),
                                        arrays.train_labels[train_index].to(device))
