@@ -71,7 +71,7 @@ def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_v
         limit_train_batches=_limit(config.limit_train_batches),
         limit_val_batches=None if has_val else 0, logger=logger, callbacks=callbacks,
         num_sanity_val_steps=0, enable_model_summary=False, enable_progress_bar=config.progress,
-        # Every 25 steps (each logged value costs a host sync), more often on tiny epochs.
+        # For step-level logs other than train/loss (RunMonitor writes that one for every step).
         log_every_n_steps=max(1, min(25, steps_per_epoch // 4)),
     )
 

@@ -48,6 +48,17 @@ def test_tensorboard_has_overlayable_scalars_and_hparams_for_both(two_optimizer_
         assert "_hparams_/session_start_info" in plugin
 
 
+def test_tensorboard_train_loss_has_every_step_at_its_index(two_optimizer_sweep):
+    run = results(two_optimizer_sweep, "pair")["adam_lr0.001_seed0"]
+    folder = two_optimizer_sweep / "pair" / "adam" / "lr0.001_seed0"
+    events = EventAccumulator(str(folder), size_guidance={"scalars": 0})
+    events.Reload()
+    logged = events.Scalars("train/loss")
+    assert [event.step for event in logged] == list(range(run["steps"]))
+    window_end, window_mean = run["train_loss_curve"][0]
+    assert sum(event.value for event in logged[:window_end]) / window_end == pytest.approx(window_mean, rel=1e-5)
+
+
 def test_rerun_skips_finished_runs_and_says_so(two_optimizer_sweep, capsys):
     assert main(sweep_args(two_optimizer_sweep, "pair", "--optimizers", "sgd", "adam", "--lr", "1e-3")) == 0
     assert "skip sgd_lr0.001_seed0: already finished" in capsys.readouterr().out
