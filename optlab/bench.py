@@ -56,11 +56,12 @@ class BenchSettings:
     synthetic_size: int = SYNTHETIC_TRAIN_IMAGES
     seed: int = 0
     compile: bool = False
+    batch_size: int = BATCH_SIZE
 
     def validate(self) -> None:
-        if self.warmup < 1 or self.steps < 1 or self.repeats < 1:
-            raise OptlabError(f"need --warmup, --steps and --repeats >= 1, got {self.warmup}, {self.steps}, "
-                              f"{self.repeats}")
+        if self.warmup < 1 or self.steps < 1 or self.repeats < 1 or self.batch_size < 1:
+            raise OptlabError(f"need --warmup, --steps, --repeats and --batch-size >= 1, got {self.warmup}, "
+                              f"{self.steps}, {self.repeats}, {self.batch_size}")
 
 
 def resolve_device(accelerator: str) -> torch.device:
@@ -93,13 +94,13 @@ def load_data(settings: BenchSettings) -> BenchData:
     settings.validate()
     device = resolve_device(settings.accelerator)
     # val_size=0: optlab trains on all train images, in the same order as the plain loop.
-    datamodule = CIFAR10DataModule(data_dir=settings.data_dir, dataset=settings.dataset, batch_size=BATCH_SIZE,
+    datamodule = CIFAR10DataModule(data_dir=settings.data_dir, dataset=settings.dataset, batch_size=settings.batch_size,
                                    val_size=0, synthetic_size=settings.synthetic_size, seed=settings.seed)
     datamodule.prepare_data()
-    batches = len(datamodule.load_arrays().train_labels) // BATCH_SIZE
+    batches = len(datamodule.load_arrays().train_labels) // settings.batch_size
     if settings.warmup + settings.steps > batches:
         raise OptlabError(f"--warmup + --steps ({settings.warmup + settings.steps}) exceed one epoch ({batches} "
-                          "full batches of 64); lower them or use more images")
+                          f"full batches of {settings.batch_size}); lower them or use more images")
     return BenchData(settings, device, datamodule)
 
 
@@ -195,7 +196,8 @@ def measure_seed(data: BenchData) -> Timing:
     The seed's own optimizer (torch.optim.Adam with its defaults), whatever optlab's registry builds.
     """
     torch.manual_seed(data.settings.seed)
-    loader = DataLoader(seed_dataset(data.arrays), batch_size=BATCH_SIZE, shuffle=True, num_workers=SEED_WORKERS)
+    loader = DataLoader(seed_dataset(data.arrays), batch_size=data.settings.batch_size, shuffle=True,
+                        num_workers=SEED_WORKERS)
     model = SeedCNN().to(data.device)
     clock = StepClock(data.settings.warmup, data.settings.steps, data.device)
     train_plain(model, torch.optim.Adam(model.parameters(), lr=LR), iter(loader), clock, data.device)
@@ -210,10 +212,11 @@ def optlab_order(count: int, seed: int) -> Tensor:
     return torch.tensor(list(DistributedSampler(range(count), num_replicas=1, rank=0, shuffle=True, seed=seed)))
 
 
-def in_memory_batches(images: Tensor, labels: Tensor, order: Tensor) -> Iterator[tuple[Tensor, Tensor]]:
+def in_memory_batches(images: Tensor, labels: Tensor, order: Tensor,
+                      batch_size: int = BATCH_SIZE) -> Iterator[tuple[Tensor, Tensor]]:
     """optlab's batches without Lightning: one gather of uint8 images on the device, then normalize."""
-    for start in range(0, len(order), BATCH_SIZE):
-        index = order[start:start + BATCH_SIZE]
+    for start in range(0, len(order), batch_size):
+        index = order[start:start + batch_size]
         yield normalize(images[index]), labels[index]
 
 
@@ -226,7 +229,8 @@ def measure_plain(data: BenchData) -> Timing:
     model = SeedCNN().to(device)
     optimizer = build_optimizer(OPTIMIZER, model.parameters(), LR)
     clock = StepClock(data.settings.warmup, data.settings.steps, device)
-    train_plain(model, optimizer, in_memory_batches(images, labels, order), clock, device)
+    train_plain(model, optimizer, in_memory_batches(images, labels, order, data.settings.batch_size), clock,
+                device)
     return clock.timing()
 
 
@@ -271,7 +275,7 @@ def sweep_config(data: BenchData, variant: OptlabVariant, log_dir: str) -> Sweep
     """The SweepConfig a sweep would build for this variant, limited to warmup + steps batches of one epoch."""
     settings = data.settings
     return SweepConfig(
-        optimizers=[OPTIMIZER], lrs=[LR], seeds=[settings.seed], batch_size=BATCH_SIZE, max_epochs=1,
+        optimizers=[OPTIMIZER], lrs=[LR], seeds=[settings.seed], batch_size=settings.batch_size, max_epochs=1,
         data_dir=settings.data_dir, dataset=settings.dataset, synthetic_size=settings.synthetic_size, val_size=0,
         log_dir=log_dir, name="bench", accelerator="gpu" if data.device.type == "cuda" else "cpu", devices=1,
         precision=variant.precision, limit_train_batches=settings.warmup + settings.steps,
@@ -291,7 +295,7 @@ def fit_optlab(data: BenchData, variant: OptlabVariant, count_syncs: bool = Fals
     model = ImageClassifier(optimizer=OPTIMIZER, lr=LR, num_classes=datamodule.num_classes,
                             channels_last=variant.channels_last, compile_model=variant.compile, fused=variant.fused)
     clock = StepClock(settings.warmup, settings.steps, data.device)
-    steps_per_epoch = math.ceil(len(data.arrays.train_labels) / BATCH_SIZE)
+    steps_per_epoch = math.ceil(len(data.arrays.train_labels) / settings.batch_size)
     with tempfile.TemporaryDirectory(prefix="optlab-bench-") as log_dir:
         config = sweep_config(data, variant, log_dir)
         trainer = build_trainer(config, spec, RunMonitor(), has_val=False, steps_per_epoch=steps_per_epoch)
@@ -344,12 +348,13 @@ class Row:
 
     variant: Variant
     steps: int
+    batch_size: int = BATCH_SIZE
     timings: list[Timing] = field(default_factory=list)
     error: str = ""
 
     @property
     def rates(self) -> list[float]:
-        return [self.steps * BATCH_SIZE / timing.seconds for timing in self.timings]
+        return [self.steps * self.batch_size / timing.seconds for timing in self.timings]
 
     @property
     def images_per_second(self) -> float:
@@ -361,7 +366,7 @@ class Row:
 
     @property
     def seconds_per_step(self) -> float:
-        return BATCH_SIZE / self.images_per_second
+        return self.batch_size / self.images_per_second
 
     @property
     def first_step_seconds(self) -> float:
@@ -371,14 +376,14 @@ class Row:
 def run_benchmarks(data: BenchData, on_timing: Callable[[Row, int], None] | None = None) -> dict[str, Row]:
     """Every variant `repeats` times, round-robin, in this process; the compiled one once, at the end."""
     settings = data.settings
-    rows = {variant.key: Row(variant, settings.steps) for variant in VARIANTS}
+    rows = {variant.key: Row(variant, settings.steps, settings.batch_size) for variant in VARIANTS}
     for repeat in range(settings.repeats):
         for row in rows.values():
             row.timings.append(row.variant.measure(data))
             if on_timing is not None:
                 on_timing(row, repeat)
     if settings.compile:
-        row = rows[COMPILED_VARIANT.key] = Row(COMPILED_VARIANT, settings.steps)
+        row = rows[COMPILED_VARIANT.key] = Row(COMPILED_VARIANT, settings.steps, settings.batch_size)
         try:
             row.timings.append(COMPILED_VARIANT.measure(data))
         except Exception as error:  # a missing compiler toolchain or a compile bug costs this row, not the table

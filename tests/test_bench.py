@@ -54,6 +54,22 @@ def test_bench_prints_a_figure_and_ratios_for_every_variant(capsys):
     assert len(re.findall(r"^  (PASS|MISS)  ", out, flags=re.MULTILINE)) == len(TARGETS)
 
 
+def test_a_smaller_batch_is_measured_at_that_size_and_skips_the_batch_64_targets(capsys):
+    code = load_script().main(["--accelerator", "cpu", "--synthetic-size", "100", "--batch-size", "4", "--steps",
+                               "20", "--warmup", "2", "--repeats", "1", "--no-sweep"])
+    out = capsys.readouterr().out
+    assert code == 0 and "batch 4, SeedCNN" in out
+    assert "not checked at --batch-size 4" in out and not re.search(r"^  (PASS|MISS)  ", out, flags=re.MULTILINE)
+
+
+def test_plain_batches_follow_the_batch_size():
+    data = load_data(tiny(batch_size=8))
+    arrays = data.arrays
+    batches = list(in_memory_batches(arrays.train_images, arrays.train_labels,
+                                     optlab_order(len(arrays.train_labels), 0), data.settings.batch_size))
+    assert len(batches) == 50 and all(len(labels) == 8 for _, labels in batches)
+
+
 def test_steps_beyond_one_epoch_are_refused_before_measuring():
     with pytest.raises(OptlabError, match="exceed one epoch"):
         load_data(tiny(synthetic_size=200, steps=3, warmup=1))  # 200 images: 3 full batches
