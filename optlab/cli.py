@@ -89,9 +89,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--compile", action="store_true", help="torch.compile the network")
     run.add_argument("--fused", action="store_true",
                      help="torch's fused optimizer kernels where they exist (faster; Adam numerics differ slightly)")
-    run.add_argument("--parallel", type=int, default=1, help="runs at once, each in its own process")
+    run.add_argument("--parallel", type=_parallel, default="auto",
+                     help="runs at once, each in its own process; auto: as many as the GPUs hold (up to 5 "
+                          "each), one at a time on a CPU")
     run.add_argument("--shard", default="1/1", help="K/N: run only the K-th of N disjoint slices of the grid")
     return p
+
+
+def _parallel(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a count or auto; got {text!r}") from None
 
 
 def _devices(text: str) -> Any:

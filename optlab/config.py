@@ -65,7 +65,7 @@ class SweepConfig:
     channels_last: bool = False
     compile: bool = False
     fused: bool = False
-    parallel: int = 1
+    parallel: int | str = "auto"
     shard: str = "1/1"
     restart: bool = False
     keep_checkpoints: bool = False
@@ -108,7 +108,8 @@ class SweepConfig:
         _require(self.max_epochs >= 1, f"--max-epochs must be >= 1, got {self.max_epochs}")
         _require(self.val_size is None or self.val_size >= 0, f"--val-size must be >= 0, got {self.val_size}")
         _require(0 < self.target_acc <= 1, f"--target-acc must be in (0, 1], got {self.target_acc}")
-        _require(self.parallel >= 1, f"--parallel must be >= 1, got {self.parallel}")
+        _require(self.parallel == "auto" or (isinstance(self.parallel, int) and self.parallel >= 1),
+                 f"--parallel must be a count >= 1 or auto, got {self.parallel!r}")
         _require(self.num_nodes >= 1, f"--num-nodes must be >= 1, got {self.num_nodes}")
         _require(self.synthetic_size >= 20, f"--synthetic-size must be >= 20, got {self.synthetic_size}")
         if self.limit_train_batches is not None:
@@ -116,7 +117,7 @@ class SweepConfig:
         _require(self.name and "/" not in self.name and self.name not in (".", ".."),
                  f"--name must be a plain folder name, got {self.name!r}")
         parse_shard(self.shard)
-        if self.parallel > 1 and self.strategy not in ("auto", "single_device"):
+        if self.parallel != "auto" and self.parallel > 1 and self.strategy not in ("auto", "single_device"):
             raise OptlabError("--parallel runs whole Trainers side by side; use it without --strategy")
 
 

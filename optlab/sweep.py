@@ -12,6 +12,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from optlab.concurrency import resolve_parallel
 from optlab.config import RunSpec, SweepConfig
 from optlab.errors import OptlabError
 from optlab.results import read_json, write_json_atomic
@@ -158,8 +159,10 @@ def run_sweep(config: SweepConfig) -> SweepResult:
     for run_id in skipped:
         say(f"skip {run_id}: already finished")
     failed: dict[str, str] = {}
-    if config.parallel > 1 and len(todo) > 1:
-        failed = _run_parallel(config, todo)
+    workers = resolve_parallel(config.parallel, len(todo), config.accelerator, config.devices, config.strategy,
+                               config.num_nodes)
+    if workers > 1 and len(todo) > 1:
+        failed = _run_parallel(config, todo, workers)
     else:
         for index, spec in enumerate(todo, 1):
             resuming = (run_dir(config, spec) / "checkpoints" / "last.ckpt").is_file()
@@ -181,10 +184,11 @@ def run_sweep(config: SweepConfig) -> SweepResult:
     return SweepResult(config.sweep_dir, results, missing, failed, skipped)
 
 
-def _run_parallel(config: SweepConfig, todo: list[RunSpec]) -> dict[str, str]:
-    workers = min(config.parallel, len(todo))
+def _run_parallel(config: SweepConfig, todo: list[RunSpec], workers: int) -> dict[str, str]:
+    workers = min(workers, len(todo))
     threads = max(1, (os.cpu_count() or 1) // workers)
     failed: dict[str, str] = {}
+    say(f"{len(todo)} runs, {workers} at a time, each in its own process")
     started = time.perf_counter()
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(_run_in_subprocess, _worker_config(config, i), spec, threads): spec

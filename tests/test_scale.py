@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from optlab.cli import main
+from optlab.concurrency import MAX_RUNS_PER_GPU, auto_parallel, gpus_for_auto, resolve_parallel
 from tests.helpers import comparable, results, run_script, sweep_args
 
 GRID = ("--optimizers", "sgd", "adam", "--lr", "1e-2")
@@ -56,3 +57,46 @@ def test_parallel_runs_give_the_same_numbers_as_sequential(tmp_path, monkeypatch
     assert len(parallel) == 2 and set(parallel) == set(sequential)
     for run_id, reference in sequential.items():
         assert comparable(parallel[run_id]) == comparable(reference), run_id
+
+
+GIB = 1 << 30
+
+
+@pytest.mark.parametrize(
+    "runs, free_gpu_bytes, cores, expected",
+    [
+        (5, [], 16, 1),  # no GPU: one run at a time, the cores go to that run
+        (5, [140 * GIB], 16, 5),  # one large GPU takes the default sweep at once
+        (12, [140 * GIB], 16, MAX_RUNS_PER_GPU),  # at most MAX_RUNS_PER_GPU runs on one GPU
+        (12, [80 * GIB, 80 * GIB], 16, 10),  # spread over two GPUs
+        (12, [80 * GIB, 80 * GIB], 4, 4),  # each run needs a core to drive its GPU
+        (5, [4 * GIB], 16, 2),  # a small GPU holds what fits its free memory
+        (5, [GIB], 16, 1),  # never fewer than one
+        (1, [140 * GIB], 16, 1),  # never more than there are runs
+    ],
+)
+def test_auto_parallel_fits_runs_to_gpus_memory_and_cores(runs, free_gpu_bytes, cores, expected):
+    assert auto_parallel(runs, free_gpu_bytes, cores) == expected
+
+
+def test_auto_parallel_leaves_devices_the_user_chose_alone(monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
+    monkeypatch.setattr("torch.cuda.device_count", lambda: 2)
+    monkeypatch.setattr("torch.cuda.mem_get_info", lambda index: (80 * GIB, 80 * GIB))
+    assert gpus_for_auto("gpu", "auto", "auto", 1) == [80 * GIB, 80 * GIB]
+    assert gpus_for_auto("gpu", 2, "auto", 1) == []
+    assert gpus_for_auto("gpu", "auto", "ddp", 1) == []
+    assert gpus_for_auto("gpu", "auto", "auto", 2) == []
+    assert gpus_for_auto("cpu", "auto", "auto", 1) == []
+    assert resolve_parallel(3, runs=5, accelerator="cpu", devices="auto", strategy="auto", num_nodes=1) == 3
+
+
+def test_parallel_flag_takes_a_count_or_auto(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(sweep_args(tmp_path, "bad", "--parallel", "many"))
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and err.count("\n") == 0 and "--parallel: must be a count or auto" in err
+    assert main(sweep_args(tmp_path, "auto", "--optimizers", "sgd", "adam", "--max-epochs", "1",
+                           "--parallel", "auto")) == 0
+    out = capsys.readouterr().out
+    assert "run sgd_lr0.001_seed0 (1/2)" in out and "at a time" not in out  # auto on a CPU: one at a time
