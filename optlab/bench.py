@@ -56,6 +56,7 @@ class BenchSettings:
     synthetic_size: int = SYNTHETIC_TRAIN_IMAGES
     seed: int = 0
     compile: bool = False
+    compile_mode: str = "default"
     batch_size: int = BATCH_SIZE
 
     def validate(self) -> None:
@@ -279,7 +280,8 @@ def sweep_config(data: BenchData, variant: OptlabVariant, log_dir: str) -> Sweep
         data_dir=settings.data_dir, dataset=settings.dataset, synthetic_size=settings.synthetic_size, val_size=0,
         log_dir=log_dir, name="bench", accelerator="gpu" if data.device.type == "cuda" else "cpu", devices=1,
         precision=variant.precision, limit_train_batches=settings.warmup + settings.steps,
-        channels_last=variant.channels_last, compile=variant.compile, fused=variant.fused, progress=False,
+        channels_last=variant.channels_last, compile=variant.compile,
+        compile_mode=settings.compile_mode if variant.compile else "default", fused=variant.fused, progress=False,
         report=False,
     )
 
@@ -293,7 +295,8 @@ def fit_optlab(data: BenchData, variant: OptlabVariant, count_syncs: bool = Fals
     # One datamodule for every variant, as a sweep reuses one for all its runs; only its layout differs.
     datamodule.channels_last = variant.channels_last
     model = ImageClassifier(optimizer=OPTIMIZER, lr=LR, num_classes=datamodule.num_classes,
-                            channels_last=variant.channels_last, compile_model=variant.compile, fused=variant.fused)
+                            channels_last=variant.channels_last, compile_model=variant.compile,
+                            compile_mode=settings.compile_mode, fused=variant.fused)
     clock = StepClock(settings.warmup, settings.steps, data.device)
     steps_per_epoch = math.ceil(len(data.arrays.train_labels) / settings.batch_size)
     with tempfile.TemporaryDirectory(prefix="optlab-bench-") as log_dir:

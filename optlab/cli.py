@@ -5,7 +5,7 @@ import ast
 import sys
 from typing import Any
 
-from optlab.config import DEFAULT_OPTIMIZERS, SweepConfig
+from optlab.config import COMPILE_MODES, DEFAULT_OPTIMIZERS, SweepConfig
 from optlab.data.datamodule import DATASETS
 from optlab.errors import OptlabError
 from optlab.optimizers import OPTIMIZERS
@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="batches per epoch: a count, or a fraction like 0.1")
     run.add_argument("--channels-last", action="store_true", help="NHWC memory layout for the CNN")
     run.add_argument("--compile", action="store_true", help="torch.compile the network")
+    run.add_argument("--compile-mode", default="default", choices=COMPILE_MODES,
+                     help="torch.compile's mode; reduce-overhead replays CUDA graphs on a GPU")
     run.add_argument("--fused", action="store_true",
                      help="torch's fused optimizer kernels where they exist (faster; Adam numerics differ slightly)")
     run.add_argument("--parallel", type=_parallel, default="auto",

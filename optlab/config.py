@@ -11,6 +11,7 @@ from optlab.optimizers import check_optimizer_args
 from optlab.schedules import check_schedule
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
 
 # Settings that change a run's numbers. Two sweeps that differ here must not share a folder;
 # the grid axes, paths and execution settings may differ (extend a grid, move machines, shard).
@@ -64,6 +65,7 @@ class SweepConfig:
     limit_train_batches: float | None = None
     channels_last: bool = False
     compile: bool = False
+    compile_mode: str = "default"
     fused: bool = False
     parallel: int | str = "auto"
     shard: str = "1/1"
@@ -117,6 +119,9 @@ class SweepConfig:
         _require(self.name and "/" not in self.name and self.name not in (".", ".."),
                  f"--name must be a plain folder name, got {self.name!r}")
         parse_shard(self.shard)
+        _require(self.compile_mode in COMPILE_MODES,
+                 f"--compile-mode must be one of {', '.join(COMPILE_MODES)}, got {self.compile_mode!r}")
+        _require(self.compile or self.compile_mode == "default", "--compile-mode needs --compile")
         if self.parallel != "auto" and self.parallel > 1 and self.strategy not in ("auto", "single_device"):
             raise OptlabError("--parallel runs whole Trainers side by side; use it without --strategy")
 

@@ -27,6 +27,7 @@ class ImageClassifier(L.LightningModule):
         num_classes: int = 10,
         channels_last: bool = False,
         compile_model: bool = False,
+        compile_mode: str = "default",
         fused: bool = False,
     ) -> None:
         super().__init__()
@@ -47,7 +48,7 @@ class ImageClassifier(L.LightningModule):
     def configure_model(self) -> None:
         if self.hparams.compile_model and self._compiled is None:
             # Kept out of the module tree so checkpoints hold the plain network's weights.
-            self.__dict__["_compiled"] = torch.compile(self.net)
+            self.__dict__["_compiled"] = torch.compile(self.net, mode=self.hparams.compile_mode)
 
     def forward(self, x: Tensor) -> Tensor:
         return (self._compiled if self._compiled is not None else self.net)(x)

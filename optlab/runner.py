@@ -83,7 +83,8 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
     model = ImageClassifier(
         optimizer=spec.optimizer, lr=spec.lr, optimizer_kwargs=config.optimizer_kwargs or None,
         schedule=config.schedule, warmup_epochs=config.warmup_epochs, num_classes=datamodule.num_classes,
-        channels_last=config.channels_last, compile_model=config.compile, fused=config.fused,
+        channels_last=config.channels_last, compile_model=config.compile, compile_mode=config.compile_mode,
+        fused=config.fused,
     )
     initial_weights = weights_checksum(model)
     monitor = RunMonitor(max_loss=config.max_loss)

@@ -25,6 +25,7 @@ from optlab.bench import (  # noqa: E402
     load_data,
     run_benchmarks,
 )
+from optlab.config import COMPILE_MODES  # noqa: E402
 from optlab.data.datamodule import DATASETS  # noqa: E402
 from optlab.errors import OptlabError  # noqa: E402
 
@@ -43,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default="data", help="CIFAR-10 folder for --dataset cifar10/imagefolder/auto")
     p.add_argument("--synthetic-size", type=int, default=SYNTHETIC_TRAIN_IMAGES, help="train images when synthetic")
     p.add_argument("--compile", action="store_true", help="add a torch.compile row (compile time reported apart)")
+    p.add_argument("--compile-mode", default="default", choices=COMPILE_MODES,
+                   help="torch.compile's mode for that row; reduce-overhead replays CUDA graphs on a GPU")
     p.add_argument("--no-sweep", dest="sweep", action="store_false",
                    help="skip timing a small synthetic sweep, sequential vs --parallel")
     p.add_argument("--parallel", type=int, default=2, help="runs side by side in the timed sweep")
@@ -62,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(name).setLevel(logging.WARNING)
     settings = BenchSettings(steps=args.steps, warmup=args.warmup, repeats=args.repeats, accelerator=args.accelerator,
                              dataset=args.dataset, data_dir=args.data_dir, synthetic_size=args.synthetic_size,
-                             compile=args.compile, batch_size=args.batch_size)
+                             compile=args.compile, compile_mode=args.compile_mode, batch_size=args.batch_size)
     try:
         data = load_data(settings)
         print(f"{data.device.type}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
@@ -74,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"\n{args.steps} timed steps after {args.warmup} warm-up steps, median of {args.repeats} round-robin "
-          f"repeats; batch {args.batch_size}, SeedCNN, Adam lr 1e-3\n")
+          f"repeats; batch {args.batch_size}, SeedCNN, Adam lr 1e-3"
+          + (f"; (e) torch.compile mode {args.compile_mode}" if args.compile else "") + "\n")
     print(format_table(rows))
     print("\n" + format_overhead(rows))
     print(format_syncs(syncs, args.steps))

@@ -93,6 +93,7 @@ def test_grid_selection_protocol_refuses_to_mix_settings(tmp_path, capsys):
         (["--optimizer-args", "betas=(0.9,0.99)", "--optimizers", "sgd"], "takes no argument 'betas'"),
         (["--devices", "64"], "--devices 64 on cpu starts 64 training processes"),
         (["--shard", "3/2"], "--shard K/N needs 1 <= K <= N"),
+        (["--compile-mode", "reduce-overhead"], "--compile-mode needs --compile"),
     ],
 )
 def test_bad_input_gives_one_line_exit_2_and_writes_nothing(tmp_path, capsys, flags, message):
@@ -108,6 +109,21 @@ def test_gpu_asked_for_on_a_machine_without_one_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: cannot run with --accelerator gpu") and "\n" not in err
     assert not (tmp_path / "nogpu").exists()
+
+
+def test_compile_mode_reaches_torch_compile(tmp_path, monkeypatch):
+    modes = []
+
+    def record(module, **options):  # stands in for the compiler: the wiring is under test, not inductor
+        modes.append(options.get("mode"))
+        return module
+
+    monkeypatch.setattr(torch, "compile", record)
+    args = sweep_args(tmp_path, "compiled", "--optimizers", "adam", "--max-epochs", "1", "--compile",
+                      "--compile-mode", "reduce-overhead")
+    assert main(args) == 0
+    assert modes and set(modes) == {"reduce-overhead"}
+    assert results(tmp_path, "compiled")["adam_lr0.001_seed0"]["epochs_run"] == 1
 
 
 def test_bad_data_dir_writes_nothing(tmp_path, capsys):
