@@ -30,10 +30,9 @@ from optlab.data.arrays import ImageArrays
 from optlab.data.batch_transforms import normalize
 from optlab.errors import OptlabError
 from optlab.model import SeedCNN
-from optlab.module import ImageClassifier
 from optlab.monitor import RunMonitor
 from optlab.optimizers import build_optimizer
-from optlab.runner import build_trainer
+from optlab.runner import build_module, build_trainer
 
 BATCH_SIZE = 64
 LR = 1e-3
@@ -287,20 +286,18 @@ def sweep_config(data: BenchData, variant: OptlabVariant, log_dir: str) -> Sweep
 
 
 def fit_optlab(data: BenchData, variant: OptlabVariant, count_syncs: bool = False) -> Timing:
-    """ImageClassifier + CIFAR10DataModule + the sweep's own Trainer (runner.build_trainer), no validation."""
+    """The sweep's own module and Trainer (runner.build_module, runner.build_trainer), no validation."""
     settings = data.settings
     spec = RunSpec(OPTIMIZER, LR, settings.seed)
     L.seed_everything(settings.seed, workers=True, verbose=False)
     datamodule = data.datamodule
     # One datamodule for every variant, as a sweep reuses one for all its runs; only its layout differs.
     datamodule.channels_last = variant.channels_last
-    model = ImageClassifier(optimizer=OPTIMIZER, lr=LR, num_classes=datamodule.num_classes,
-                            channels_last=variant.channels_last, compile_model=variant.compile,
-                            compile_mode=settings.compile_mode, fused=variant.fused)
     clock = StepClock(settings.warmup, settings.steps, data.device)
     steps_per_epoch = math.ceil(len(data.arrays.train_labels) / settings.batch_size)
     with tempfile.TemporaryDirectory(prefix="optlab-bench-") as log_dir:
         config = sweep_config(data, variant, log_dir)
+        model = build_module(config, spec, datamodule.num_classes)
         trainer = build_trainer(config, spec, RunMonitor(), has_val=False, steps_per_epoch=steps_per_epoch)
         trainer.callbacks.append(TimingCallback(clock, count_syncs))
         trainer.fit(model, datamodule=datamodule)

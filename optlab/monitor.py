@@ -114,8 +114,8 @@ class RunMonitor(L.Callback):
     def _log_step_losses(self, trainer: L.Trainer, first_step: int, losses: list[float]) -> None:
         """Every step's loss to the loggers, written at flush time.
 
-        A per-step `self.log` in training_step costs about a millisecond of host time per step (Lightning's
-        result bookkeeping), more than a whole step of this network on a GPU; the losses are on the host
+        A per-step `self.log` in training_step costs most of a millisecond of host time per step (Lightning's
+        result bookkeeping), a third of a whole step of this network on a GPU; the losses are on the host
         here anyway, already averaged over ranks under DDP.
         """
         if not trainer.is_global_zero:

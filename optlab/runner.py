@@ -76,16 +76,20 @@ def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_v
     )
 
 
+def build_module(config: SweepConfig, spec: RunSpec, num_classes: int) -> ImageClassifier:
+    return ImageClassifier(
+        optimizer=spec.optimizer, lr=spec.lr, optimizer_kwargs=config.optimizer_kwargs or None,
+        schedule=config.schedule, warmup_epochs=config.warmup_epochs, num_classes=num_classes,
+        channels_last=config.channels_last, compile_model=config.compile, compile_mode=config.compile_mode,
+        fused=config.fused,
+    )
+
+
 def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -> dict[str, Any] | None:
     """Train and test one run; returns its result on global rank 0 (None on other ranks)."""
     L.seed_everything(spec.seed, workers=True, verbose=False)
     datamodule.seed = spec.seed
-    model = ImageClassifier(
-        optimizer=spec.optimizer, lr=spec.lr, optimizer_kwargs=config.optimizer_kwargs or None,
-        schedule=config.schedule, warmup_epochs=config.warmup_epochs, num_classes=datamodule.num_classes,
-        channels_last=config.channels_last, compile_model=config.compile, compile_mode=config.compile_mode,
-        fused=config.fused,
-    )
+    model = build_module(config, spec, datamodule.num_classes)
     initial_weights = weights_checksum(model)
     monitor = RunMonitor(max_loss=config.max_loss)
     val_size = datamodule.resolved_val_size()
