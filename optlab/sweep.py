@@ -12,7 +12,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from optlab.concurrency import resolve_parallel
+from optlab.concurrency import Plan, plan_parallel
 from optlab.config import RunSpec, SweepConfig
 from optlab.errors import OptlabError
 from optlab.results import read_json, write_json_atomic
@@ -138,9 +138,12 @@ def _run_in_subprocess(config: SweepConfig, spec: RunSpec, threads: int) -> str:
     return spec.run_id
 
 
-def _worker_config(config: SweepConfig, slot: int) -> SweepConfig:
-    """Spread parallel runs over the GPUs (one device each); on CPU they share the cores."""
+def _worker_config(config: SweepConfig, slot: int, plan: Plan) -> SweepConfig:
+    """Spread parallel runs over the GPUs (one device each, as planned); on CPU they share the cores."""
     worker = dataclasses.replace(config, progress=False)
+    if plan.devices:
+        worker.accelerator, worker.devices = "gpu", [plan.devices[slot % len(plan.devices)]]
+        return worker
     import torch
 
     if config.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available():
@@ -159,10 +162,10 @@ def run_sweep(config: SweepConfig) -> SweepResult:
     for run_id in skipped:
         say(f"skip {run_id}: already finished")
     failed: dict[str, str] = {}
-    workers = resolve_parallel(config.parallel, len(todo), config.accelerator, config.devices, config.strategy,
-                               config.num_nodes)
-    if workers > 1 and len(todo) > 1:
-        failed = _run_parallel(config, todo, workers)
+    plan = plan_parallel(config.parallel, len(todo), config.accelerator, config.devices, config.strategy,
+                         config.num_nodes)
+    if plan.workers > 1 and len(todo) > 1:
+        failed = _run_parallel(config, todo, plan)
     else:
         for index, spec in enumerate(todo, 1):
             resuming = (run_dir(config, spec) / "checkpoints" / "last.ckpt").is_file()
@@ -184,14 +187,14 @@ def run_sweep(config: SweepConfig) -> SweepResult:
     return SweepResult(config.sweep_dir, results, missing, failed, skipped)
 
 
-def _run_parallel(config: SweepConfig, todo: list[RunSpec], workers: int) -> dict[str, str]:
-    workers = min(workers, len(todo))
+def _run_parallel(config: SweepConfig, todo: list[RunSpec], plan: Plan) -> dict[str, str]:
+    workers = min(plan.workers, len(todo))
     threads = max(1, (os.cpu_count() or 1) // workers)
     failed: dict[str, str] = {}
     say(f"{len(todo)} runs, {workers} at a time, each in its own process")
     started = time.perf_counter()
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(_run_in_subprocess, _worker_config(config, i), spec, threads): spec
+        futures = {pool.submit(_run_in_subprocess, _worker_config(config, i, plan), spec, threads): spec
                    for i, spec in enumerate(todo)}
         for future in as_completed(futures):
             spec = futures[future]

@@ -4,7 +4,9 @@ import pytest
 import torch
 
 from optlab.cli import main
-from optlab.concurrency import MAX_RUNS_PER_GPU, auto_parallel, gpus_for_auto, resolve_parallel
+from optlab.concurrency import MAX_RUNS_PER_GPU, Gpu, Plan, auto_devices, parse_gpu_query, plan_parallel, query_gpus
+from optlab.config import SweepConfig
+from optlab.sweep import _worker_config
 from tests.helpers import comparable, results, run_script, sweep_args
 
 GRID = ("--optimizers", "sgd", "adam", "--lr", "1e-2")
@@ -60,35 +62,60 @@ def test_parallel_runs_give_the_same_numbers_as_sequential(tmp_path, monkeypatch
 
 
 GIB = 1 << 30
+QUERY = """0, GPU-aaaa-1111, 81000, Default
+1, GPU-bbbb-2222, 3000, Default
+2, GPU-cccc-3333, 81000, Exclusive_Process
+"""
+
+
+def gpu(index: int, free_gib: float, shared: bool = True) -> Gpu:
+    return Gpu(index, int(free_gib * GIB), shared)
 
 
 @pytest.mark.parametrize(
-    "runs, free_gpu_bytes, cores, expected",
+    "runs, gpus, cores, expected",
     [
-        (5, [], 16, 1),  # no GPU: one run at a time, the cores go to that run
-        (5, [140 * GIB], 16, 5),  # one large GPU takes the default sweep at once
-        (12, [140 * GIB], 16, MAX_RUNS_PER_GPU),  # at most MAX_RUNS_PER_GPU runs on one GPU
-        (12, [80 * GIB, 80 * GIB], 16, 10),  # spread over two GPUs
-        (12, [80 * GIB, 80 * GIB], 4, 4),  # each run needs a core to drive its GPU
-        (5, [4 * GIB], 16, 2),  # a small GPU holds what fits its free memory
-        (5, [GIB], 16, 1),  # never fewer than one
-        (1, [140 * GIB], 16, 1),  # never more than there are runs
+        (5, [], 16, []),  # no GPU: one run at a time, the cores go to that run
+        (5, [gpu(0, 140)], 16, [0, 0, 0, 0, 0]),  # one large GPU takes the default sweep at once
+        (12, [gpu(0, 140)], 16, [0] * MAX_RUNS_PER_GPU),  # at most MAX_RUNS_PER_GPU runs on one GPU
+        (4, [gpu(0, 80), gpu(1, 80)], 16, [0, 1, 0, 1]),  # spread over two GPUs in turn
+        (12, [gpu(0, 80), gpu(1, 80)], 3, [0, 1, 0]),  # each run needs a core to drive its GPU
+        (5, [gpu(0, 4)], 16, [0, 0]),  # a small GPU holds what fits its free memory
+        (5, [gpu(0, 1), gpu(1, 80)], 16, [1] * MAX_RUNS_PER_GPU),  # a full GPU gets none
+        (5, [gpu(0, 80, shared=False), gpu(1, 80)], 16, [0, 1, 1, 1, 1]),  # exclusive-process: one process
+        (1, [gpu(0, 140)], 16, [0]),  # never more than there are runs
     ],
 )
-def test_auto_parallel_fits_runs_to_gpus_memory_and_cores(runs, free_gpu_bytes, cores, expected):
-    assert auto_parallel(runs, free_gpu_bytes, cores) == expected
+def test_auto_parallel_fits_runs_to_gpus_memory_and_cores(runs, gpus, cores, expected):
+    assert auto_devices(runs, gpus, cores) == expected
 
 
-def test_auto_parallel_leaves_devices_the_user_chose_alone(monkeypatch):
-    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
-    monkeypatch.setattr("torch.cuda.device_count", lambda: 2)
-    monkeypatch.setattr("torch.cuda.mem_get_info", lambda index: (80 * GIB, 80 * GIB))
-    assert gpus_for_auto("gpu", "auto", "auto", 1) == [80 * GIB, 80 * GIB]
-    assert gpus_for_auto("gpu", 2, "auto", 1) == []
-    assert gpus_for_auto("gpu", "auto", "ddp", 1) == []
-    assert gpus_for_auto("gpu", "auto", "auto", 2) == []
-    assert gpus_for_auto("cpu", "auto", "auto", 1) == []
-    assert resolve_parallel(3, runs=5, accelerator="cpu", devices="auto", strategy="auto", num_nodes=1) == 3
+def test_gpu_query_follows_cuda_visible_devices():
+    every = parse_gpu_query(QUERY, None)
+    assert every == [gpu(0, 81000 / 1024), gpu(1, 3000 / 1024), gpu(2, 81000 / 1024, shared=False)]
+    # CUDA renumbers the visible GPUs from 0 in the order given, by index or by (a prefix of) the UUID.
+    assert parse_gpu_query(QUERY, "2,0") == [gpu(0, 81000 / 1024, shared=False), gpu(1, 81000 / 1024)]
+    assert parse_gpu_query(QUERY, "GPU-bbbb") == [gpu(0, 3000 / 1024)]
+    assert parse_gpu_query(QUERY, "") == []
+    assert parse_gpu_query(QUERY, "1,7,0") == [gpu(0, 3000 / 1024)]  # CUDA stops at the first unknown entry
+
+
+def test_auto_leaves_devices_the_user_chose_alone_and_asks_no_gpu(monkeypatch):
+    asked = []
+    monkeypatch.setattr("optlab.concurrency.query_gpus", lambda: asked.append(1) or [gpu(0, 80), gpu(1, 80)])
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert plan_parallel("auto", 4, "gpu", "auto", "auto", 1) == Plan(4, (0, 1, 0, 1))
+    for accelerator, devices, strategy, nodes in (("gpu", 2, "auto", 1), ("gpu", "auto", "ddp", 1),
+                                                  ("gpu", "auto", "auto", 2), ("cpu", "auto", "auto", 1)):
+        assert plan_parallel("auto", 4, accelerator, devices, strategy, nodes) == Plan(1)
+    assert len(asked) == 1
+    assert plan_parallel(3, 5, "gpu", "auto", "auto", 1) == Plan(3)  # an explicit count is kept
+    assert plan_parallel("auto", 1, "gpu", "auto", "auto", 1) == Plan(1)
+
+
+def test_no_nvidia_smi_means_no_gpus(monkeypatch):
+    monkeypatch.setattr("optlab.concurrency.GPU_QUERY", ["optlab-no-such-command"])
+    assert query_gpus() == []
 
 
 def test_parallel_flag_takes_a_count_or_auto(tmp_path, capsys):
@@ -100,3 +127,11 @@ def test_parallel_flag_takes_a_count_or_auto(tmp_path, capsys):
                            "--parallel", "auto")) == 0
     out = capsys.readouterr().out
     assert "run sgd_lr0.001_seed0 (1/2)" in out and "at a time" not in out  # auto on a CPU: one at a time
+
+
+def test_parallel_workers_get_the_planned_gpus():
+    config = SweepConfig(optimizers=["sgd"], lrs=[0.1], seeds=[0])
+    plan = Plan(3, (0, 1, 0))
+    workers = [_worker_config(config, slot, plan) for slot in range(4)]
+    assert [worker.devices for worker in workers] == [[0], [1], [0], [0]]
+    assert {worker.accelerator for worker in workers} == {"gpu"} and not any(worker.progress for worker in workers)
