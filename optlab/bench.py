@@ -5,7 +5,6 @@ warm-up steps, the median of repeats run round-robin: a machine that slows down 
 alike, so the ratios between rows hold better than the raw figures.
 """
 
-import math
 import statistics
 import subprocess
 import sys
@@ -294,11 +293,10 @@ def fit_optlab(data: BenchData, variant: OptlabVariant, count_syncs: bool = Fals
     # One datamodule for every variant, as a sweep reuses one for all its runs; only its layout differs.
     datamodule.channels_last = variant.channels_last
     clock = StepClock(settings.warmup, settings.steps, data.device)
-    steps_per_epoch = math.ceil(len(data.arrays.train_labels) / settings.batch_size)
     with tempfile.TemporaryDirectory(prefix="optlab-bench-") as log_dir:
         config = sweep_config(data, variant, log_dir)
         model = build_module(config, spec, datamodule.num_classes)
-        trainer = build_trainer(config, spec, RunMonitor(), has_val=False, steps_per_epoch=steps_per_epoch)
+        trainer = build_trainer(config, spec, RunMonitor(), has_val=False)
         trainer.callbacks.append(TimingCallback(clock, count_syncs))
         trainer.fit(model, datamodule=datamodule)
     return clock.timing()

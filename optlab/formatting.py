@@ -13,29 +13,28 @@ def pct(value: float | None, digits: int = 1) -> str:
     return DASH if value is None else f"{100 * value:.{digits}f}%"
 
 
-def pct_spread(values: Spread, digits: int = 1) -> str:
-    """'61.2 ± 0.8%' over seeds; a single seed shows its value alone."""
+def _mean_std(values: Spread, digits: int, scale: float = 1, unit: str = "", sign: str = "") -> str:
+    """'mean ± std unit' over seeds; a single seed shows its value alone."""
     if values.mean is None:
         return DASH
+    text = f"{scale * values.mean:{sign}.{digits}f}"
     if values.std is None:
-        return f"{100 * values.mean:.{digits}f}%"
-    return f"{100 * values.mean:.{digits}f} ± {100 * values.std:.{digits}f}%"
+        return f"{text}{unit}"
+    return f"{text} ± {scale * values.std:.{digits}f}{unit}"
+
+
+def pct_spread(values: Spread, digits: int = 1) -> str:
+    """'61.2 ± 0.8%'."""
+    return _mean_std(values, digits, scale=100, unit="%")
 
 
 def points_spread(values: Spread, digits: int = 1) -> str:
     """A difference of two accuracies, in percentage points with its sign."""
-    if values.mean is None:
-        return DASH
-    text = f"{100 * values.mean:+.{digits}f}"
-    return f"{text} ± {100 * values.std:.{digits}f} pts" if values.std is not None else f"{text} pts"
+    return _mean_std(values, digits, scale=100, unit=" pts", sign="+")
 
 
 def num_spread(values: Spread, digits: int = 0) -> str:
-    if values.mean is None:
-        return DASH
-    if values.std is None:
-        return f"{values.mean:.{digits}f}"
-    return f"{values.mean:.{digits}f} ± {values.std:.{digits}f}"
+    return _mean_std(values, digits)
 
 
 def mib(value: float | None) -> str:

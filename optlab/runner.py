@@ -1,7 +1,6 @@
 """One cell of a sweep: one Trainer, fitted (or resumed), tested, summarized."""
 
 import hashlib
-import math
 import shutil
 import warnings
 from pathlib import Path
@@ -52,8 +51,7 @@ def _limit(value: float | None) -> int | float | None:
     return int(value) if float(value).is_integer() and value > 1 else float(value)
 
 
-def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_val: bool,
-                  steps_per_epoch: int) -> L.Trainer:
+def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_val: bool) -> L.Trainer:
     folder = run_dir(config, spec)
     logger = TensorBoardLogger(save_dir=str(config.sweep_dir), name=spec.optimizer, version=folder.name,
                                default_hp_metric=False)
@@ -71,8 +69,6 @@ def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_v
         limit_train_batches=_limit(config.limit_train_batches),
         limit_val_batches=None if has_val else 0, logger=logger, callbacks=callbacks,
         num_sanity_val_steps=0, enable_model_summary=False, enable_progress_bar=config.progress,
-        # For step-level logs other than train/loss (RunMonitor writes that one for every step).
-        log_every_n_steps=max(1, min(25, steps_per_epoch // 4)),
     )
 
 
@@ -93,8 +89,7 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
     initial_weights = weights_checksum(model)
     monitor = RunMonitor(max_loss=config.max_loss)
     val_size = datamodule.resolved_val_size()
-    steps_per_epoch = math.ceil((len(datamodule.load_arrays().train_labels) - val_size) / config.batch_size)
-    trainer = build_trainer(config, spec, monitor, val_size > 0, steps_per_epoch)
+    trainer = build_trainer(config, spec, monitor, val_size > 0)
     last = run_dir(config, spec) / "checkpoints" / "last.ckpt"
     resumed = last.is_file()
     try:
