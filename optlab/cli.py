@@ -5,11 +5,11 @@ import ast
 import sys
 from typing import Any
 
-from optlab.config import COMPILE_MODES, DEFAULT_OPTIMIZERS, SweepConfig
 from optlab.data.datamodule import DATASETS
 from optlab.errors import OptlabError
-from optlab.optimizers import OPTIMIZERS
+from optlab.optimizers.registry import OPTIMIZERS
 from optlab.schedules import SCHEDULES
+from optlab.sweep.config import COMPILE_MODES, DEFAULT_OPTIMIZERS, SweepConfig
 
 
 def _number(text: str) -> int | float:
@@ -126,8 +126,8 @@ def config_from_args(args: argparse.Namespace) -> SweepConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from optlab.sweep import run_sweep, say
-    from optlab.table import results_table
+    from optlab.report.table import results_table
+    from optlab.sweep.execute import run_sweep, say
 
     args = build_parser().parse_args(argv)
     try:
@@ -153,11 +153,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _make_report(sweep_dir, config: SweepConfig) -> None:
-    from optlab.sweep import global_rank, say
+    from optlab.sweep.execute import global_rank, say
 
     if global_rank() != 0:
         return
-    from optlab.report import write_report
+    from optlab.report.document import write_report
 
     try:
         path = write_report(sweep_dir)

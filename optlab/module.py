@@ -9,8 +9,8 @@ from torch import Tensor
 from torchmetrics import MaxMetric
 from torchmetrics.classification import MulticlassAccuracy
 
-from optlab.model import SeedCNN
-from optlab.optimizers import build_optimizer, check_optimizer_args
+from optlab.optimizers.registry import build_optimizer, check_optimizer_args
+from optlab.problems.seed_cnn import SeedCNN
 from optlab.schedules import build_schedule, check_schedule
 
 

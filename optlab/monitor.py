@@ -9,7 +9,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from optlab.optimizers import optimizer_state_bytes
+from optlab.optimizers.registry import optimizer_state_bytes
 
 
 def _rss_bytes() -> int:

@@ -11,11 +11,11 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from optlab.config import RunSpec, SweepConfig
 from optlab.data import CIFAR10DataModule
 from optlab.module import ImageClassifier
 from optlab.monitor import RunMonitor
-from optlab.results import summarize
+from optlab.sweep.config import RunSpec, SweepConfig
+from optlab.sweep.results import summarize
 
 # Lightning hints that do not apply to in-memory tensor batches (workers, tiny logging intervals).
 for _pattern in (".*does not have many workers.*", ".*log_every_n_steps.*", ".*LeafSpec.*",

@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from optlab.bench import (  # noqa: E402
+from benchmarks.throughput import (  # noqa: E402
     BATCH_SIZE,
     SYNTHETIC_TRAIN_IMAGES,
     BenchSettings,
@@ -25,9 +25,9 @@ from optlab.bench import (  # noqa: E402
     load_data,
     run_benchmarks,
 )
-from optlab.config import COMPILE_MODES  # noqa: E402
 from optlab.data.datamodule import DATASETS  # noqa: E402
 from optlab.errors import OptlabError  # noqa: E402
+from optlab.sweep.config import COMPILE_MODES  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,7 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from optlab.errors import OptlabError  # noqa: E402
-from optlab.report import write_report  # noqa: E402
+from optlab.report.document import write_report  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

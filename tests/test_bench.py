@@ -8,7 +8,7 @@ import torch
 import torchvision
 import torchvision.transforms as T
 
-from optlab.bench import (
+from benchmarks.throughput import (
     TARGETS,
     VARIANTS,
     BenchSettings,

@@ -4,15 +4,15 @@ import torch
 
 from optlab.data import CIFAR10DataModule
 from optlab.errors import OptlabError
-from optlab.model import SeedCNN
 from optlab.module import ImageClassifier
-from optlab.optimizers import (
+from optlab.optimizers.registry import (
     IDENTICAL_FASTER_ON_CPU,
     OPTIMIZERS,
     build_optimizer,
     check_optimizer_args,
     optimizer_state_bytes,
 )
+from optlab.problems.seed_cnn import SeedCNN
 from optlab.schedules import build_schedule
 
 

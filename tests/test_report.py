@@ -14,12 +14,12 @@ import pytest
 from matplotlib.image import imread
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from optlab.claims import CONTRADICTED, INCONCLUSIVE, SUPPORTED, judge_claims
 from optlab.cli import main
-from optlab.plots import FIGURES
-from optlab.report import write_report
-from optlab.selection import choose_lrs
-from optlab.sweep_record import load_sweep_record
+from optlab.report.claims import CONTRADICTED, INCONCLUSIVE, SUPPORTED, judge_claims
+from optlab.report.document import write_report
+from optlab.report.plots import FIGURES
+from optlab.report.selection import choose_lrs
+from optlab.report.sweep_record import load_sweep_record
 from tests.helpers import ROOT, sweep_args
 
 REPORT_SCRIPT = ROOT / "scripts" / "report.py"

@@ -4,9 +4,17 @@ import pytest
 import torch
 
 from optlab.cli import main
-from optlab.concurrency import MAX_RUNS_PER_GPU, Gpu, Plan, auto_devices, parse_gpu_query, plan_parallel, query_gpus
-from optlab.config import SweepConfig
-from optlab.sweep import _worker_config
+from optlab.sweep.concurrency import (
+    MAX_RUNS_PER_GPU,
+    Gpu,
+    Plan,
+    auto_devices,
+    parse_gpu_query,
+    plan_parallel,
+    query_gpus,
+)
+from optlab.sweep.config import SweepConfig
+from optlab.sweep.execute import _worker_config
 from tests.helpers import comparable, results, run_script, sweep_args
 
 GRID = ("--optimizers", "sgd", "adam", "--lr", "1e-2")
@@ -102,7 +110,7 @@ def test_gpu_query_follows_cuda_visible_devices():
 
 def test_auto_leaves_devices_the_user_chose_alone_and_asks_no_gpu(monkeypatch):
     asked = []
-    monkeypatch.setattr("optlab.concurrency.query_gpus", lambda: asked.append(1) or [gpu(0, 80), gpu(1, 80)])
+    monkeypatch.setattr("optlab.sweep.concurrency.query_gpus", lambda: asked.append(1) or [gpu(0, 80), gpu(1, 80)])
     monkeypatch.setattr("os.cpu_count", lambda: 16)
     assert plan_parallel("auto", 4, "gpu", "auto", "auto", 1) == Plan(4, (0, 1, 0, 1))
     for accelerator, devices, strategy, nodes in (("gpu", 2, "auto", 1), ("gpu", "auto", "ddp", 1),
@@ -114,7 +122,7 @@ def test_auto_leaves_devices_the_user_chose_alone_and_asks_no_gpu(monkeypatch):
 
 
 def test_no_nvidia_smi_means_no_gpus(monkeypatch):
-    monkeypatch.setattr("optlab.concurrency.GPU_QUERY", ["optlab-no-such-command"])
+    monkeypatch.setattr("optlab.sweep.concurrency.GPU_QUERY", ["optlab-no-such-command"])
     assert query_gpus() == []
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from optlab.atomic import write_text_atomic
-from optlab.claims import CONVERGENCE_RULE, Claim, judge_claims
-from optlab.findings import findings
-from optlab.formatting import DASH, lr_text, mib, num_spread, pct, pct_spread, points_spread
-from optlab.plots import write_figures
-from optlab.selection import Cell, Choice, choose_lrs, group_cells, steps_per_epoch, target_time
-from optlab.sweep_record import SweepRecord, load_sweep_record
+from optlab.report.claims import CONVERGENCE_RULE, Claim, judge_claims
+from optlab.report.findings import findings
+from optlab.report.formatting import DASH, lr_text, mib, num_spread, pct, pct_spread, points_spread
+from optlab.report.plots import write_figures
+from optlab.report.selection import Cell, Choice, choose_lrs, group_cells, steps_per_epoch, target_time
+from optlab.report.sweep_record import SweepRecord, load_sweep_record
 
 REPORT_NAME = "report.md"
 DATASETS = {"cifar10": "CIFAR-10", "imagefolder": "image folder", "synthetic": "synthetic (generated) images"}

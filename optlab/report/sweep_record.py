@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from optlab.config import RunSpec
 from optlab.errors import OptlabError
-from optlab.selection import has_validation
+from optlab.report.selection import has_validation
+from optlab.sweep.config import RunSpec
 
 
 @dataclass

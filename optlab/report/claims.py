@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from optlab.formatting import DASH, lr_text, mib, num_spread, pct_spread, points_spread
-from optlab.selection import Cell, Choice, ranked_by_val, steps_per_epoch, target_time
-from optlab.stats import Spread, seed_noise, spread
-from optlab.sweep_record import SweepRecord
+from optlab.report.formatting import DASH, lr_text, mib, num_spread, pct_spread, points_spread
+from optlab.report.selection import Cell, Choice, ranked_by_val, steps_per_epoch, target_time
+from optlab.report.stats import Spread, seed_noise, spread
+from optlab.report.sweep_record import SweepRecord
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 ADAPTIVE = ("adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "radam")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from optlab.stats import Spread, spread
+from optlab.report.stats import Spread, spread
 
 SELECTED_ON = "final_val_acc"
 

@@ -4,10 +4,10 @@ Every number in a sentence is one the summary or per-lr table shows, formatted t
 trace it back.
 """
 
-from optlab.formatting import lr_text, num_spread, pct_spread, points_spread
-from optlab.selection import Cell, Choice, TargetTime, ranked_by_val, steps_per_epoch, target_time
-from optlab.stats import seed_noise
-from optlab.sweep_record import SweepRecord
+from optlab.report.formatting import lr_text, num_spread, pct_spread, points_spread
+from optlab.report.selection import Cell, Choice, TargetTime, ranked_by_val, steps_per_epoch, target_time
+from optlab.report.stats import seed_noise
+from optlab.report.sweep_record import SweepRecord
 
 
 def _name(cell: Cell) -> str:

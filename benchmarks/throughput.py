@@ -23,15 +23,15 @@ from PIL import Image
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from optlab.config import RunSpec, SweepConfig
 from optlab.data import CIFAR10DataModule
 from optlab.data.arrays import ImageArrays
 from optlab.data.batch_transforms import normalize
 from optlab.errors import OptlabError
-from optlab.model import SeedCNN
 from optlab.monitor import RunMonitor
-from optlab.optimizers import build_optimizer
+from optlab.optimizers.registry import build_optimizer
+from optlab.problems.seed_cnn import SeedCNN
 from optlab.runner import build_module, build_trainer
+from optlab.sweep.config import RunSpec, SweepConfig
 
 BATCH_SIZE = 64
 LR = 1e-3

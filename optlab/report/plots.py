@@ -17,9 +17,9 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
 from optlab.atomic import write_atomic
-from optlab.formatting import lr_text
-from optlab.selection import Cell, Choice
-from optlab.sweep_record import SweepRecord
+from optlab.report.formatting import lr_text
+from optlab.report.selection import Cell, Choice
+from optlab.report.sweep_record import SweepRecord
 
 FIGURES = {
     "train_loss": "fig_train_loss.png",

@@ -12,11 +12,11 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from optlab.concurrency import Plan, plan_parallel
-from optlab.config import RunSpec, SweepConfig
 from optlab.errors import OptlabError
-from optlab.results import read_json, write_json_atomic
 from optlab.runner import make_datamodule, run_dir, run_one
+from optlab.sweep.concurrency import Plan, plan_parallel
+from optlab.sweep.config import RunSpec, SweepConfig
+from optlab.sweep.results import read_json, write_json_atomic
 
 
 @dataclass

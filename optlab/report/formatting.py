@@ -1,6 +1,6 @@
 """How numbers read in the report: one format per kind of quantity, so tables, sentences and claims agree."""
 
-from optlab.stats import Spread
+from optlab.report.stats import Spread
 
 DASH = "—"
 

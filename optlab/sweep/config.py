@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from optlab.errors import OptlabError
-from optlab.optimizers import check_optimizer_args
+from optlab.optimizers.registry import check_optimizer_args
 from optlab.schedules import check_schedule
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop")

@@ -1,0 +1,1 @@
+"""Throughput and GPU measurements; not part of the installed package."""

@@ -1,0 +1,1 @@
+"""Optimizers by name: the registry, their hyperparameters and the size of their state."""

@@ -1,0 +1,1 @@
+"""Test problems: a network and the protocol it is trained with."""
