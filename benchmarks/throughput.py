@@ -263,9 +263,11 @@ class OptlabVariant:
     channels_last: bool = False
     compile: bool = False
     fused: bool = False
+    cuda_graphs: str = "off"
 
 
 FP32 = OptlabVariant()
+GRAPHED = OptlabVariant(cuda_graphs="on")
 SPEED_OPTIONS = OptlabVariant("bf16-mixed", channels_last=True, fused=True)
 COMPILED = OptlabVariant("bf16-mixed", channels_last=True, compile=True, fused=True)
 
@@ -280,7 +282,7 @@ def sweep_config(data: BenchData, variant: OptlabVariant, log_dir: str) -> Sweep
         precision=variant.precision, limit_train_batches=settings.warmup + settings.steps,
         channels_last=variant.channels_last, compile=variant.compile,
         compile_mode=settings.compile_mode if variant.compile else "default", fused=variant.fused, progress=False,
-        report=False,
+        report=False, cuda_graphs=variant.cuda_graphs,
     )
 
 
@@ -336,6 +338,9 @@ VARIANTS = (
     Variant("optlab_fast", "(d)", "optlab bf16-mixed + channels_last + fused",
             lambda data: fit_optlab(data, SPEED_OPTIONS)),
 )
+# CUDA graphs exist only on a GPU: this row joins the table there.
+GPU_VARIANTS = (Variant("optlab_graphs", "(f)", "optlab fp32 + CUDA graphs (sweep default on a GPU)",
+                        lambda data: fit_optlab(data, GRAPHED)),)
 COMPILED_VARIANT = Variant("optlab_compiled", "(e)", "optlab (d) + torch.compile, 1 run",
                            lambda data: fit_optlab(data, COMPILED))
 
@@ -371,13 +376,26 @@ class Row:
         return statistics.median(timing.first_step_seconds for timing in self.timings)
 
 
+def _first_line(error: Exception) -> str:
+    return f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+
+
 def run_benchmarks(data: BenchData, on_timing: Callable[[Row, int], None] | None = None) -> dict[str, Row]:
     """Every variant `repeats` times, round-robin, in this process; the compiled one once, at the end."""
     settings = data.settings
-    rows = {variant.key: Row(variant, settings.steps, settings.batch_size) for variant in VARIANTS}
+    variants = VARIANTS + (GPU_VARIANTS if data.device.type == "cuda" else ())
+    rows = {variant.key: Row(variant, settings.steps, settings.batch_size) for variant in variants}
     for repeat in range(settings.repeats):
         for row in rows.values():
-            row.timings.append(row.variant.measure(data))
+            if row.error:
+                continue
+            try:
+                row.timings.append(row.variant.measure(data))
+            except Exception as error:
+                if row.variant not in GPU_VARIANTS:
+                    raise
+                row.error = _first_line(error)  # an untried GPU path costs its row, not the table
+                continue
             if on_timing is not None:
                 on_timing(row, repeat)
     if settings.compile:
@@ -385,7 +403,7 @@ def run_benchmarks(data: BenchData, on_timing: Callable[[Row, int], None] | None
         try:
             row.timings.append(COMPILED_VARIANT.measure(data))
         except Exception as error:  # a missing compiler toolchain or a compile bug costs this row, not the table
-            row.error = f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+            row.error = _first_line(error)
         if on_timing is not None:
             on_timing(row, 0)
     return rows

@@ -3,13 +3,14 @@
 import argparse
 import ast
 import sys
+import time
 from typing import Any
 
 from optlab.data.datamodule import DATASETS
 from optlab.errors import OptlabError
 from optlab.optimizers.registry import OPTIMIZERS
 from optlab.schedules import SCHEDULES
-from optlab.sweep.config import COMPILE_MODES, DEFAULT_OPTIMIZERS, SweepConfig
+from optlab.sweep.config import COMPILE_MODES, CUDA_GRAPHS, DEFAULT_OPTIMIZERS, SweepConfig
 
 
 def _number(text: str) -> int | float:
@@ -91,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="torch.compile's mode; reduce-overhead replays CUDA graphs on a GPU")
     run.add_argument("--fused", action="store_true",
                      help="torch's fused optimizer kernels where they exist (faster; Adam numerics differ slightly)")
+    run.add_argument("--cuda-graphs", default="auto", choices=CUDA_GRAPHS,
+                     help="replay the network's forward and backward as CUDA graphs: the same kernels, less host "
+                          "time per step; auto: on a single CUDA device in fp32 without --compile")
     run.add_argument("--parallel", type=_parallel, default="auto",
                      help="runs at once, each in its own process; auto: as many as the GPUs hold (up to 5 "
                           "each), one at a time on a CPU")
@@ -142,7 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     say("\n" + results_table(outcome.results))
     say(f"\nresults: {outcome.sweep_dir / 'results.json'}")
     if config.report and outcome.results:
+        started = time.perf_counter()
         _make_report(outcome.sweep_dir, config)
+        outcome.phase_seconds["report"] = time.perf_counter() - started
+    say("time: " + ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in outcome.phase_seconds.items())
+        + f"; {time.process_time():.1f} s CPU in this process since it started")
     if outcome.missing:
         say(f"not yet run in this folder: {len(outcome.missing)} run(s) (other shards, or failed)")
     if outcome.failed:

@@ -52,6 +52,10 @@ class RunMonitor(L.Callback):
         self.last_finite_loss: float | None = None
         self.peak_memory_bytes = 0
         self.optimizer_state_bytes = 0
+        # This attempt only (not checkpointed): where the wall-clock of fit went.
+        self.attempt_train_seconds = 0.0
+        self.validation_seconds = 0.0
+        self._validation_start: float | None = None
 
     @property
     def diverged(self) -> bool:
@@ -137,12 +141,22 @@ class RunMonitor(L.Callback):
     def _end_training_time(self, trainer: L.Trainer) -> None:
         if self._epoch_start is not None:
             self._sync(trainer)
-            self.train_seconds += time.perf_counter() - self._epoch_start
+            elapsed = time.perf_counter() - self._epoch_start
+            self.train_seconds += elapsed
+            self.attempt_train_seconds += elapsed
             self._epoch_start = None
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # Validation runs inside the training epoch; its time is not training time.
         self._end_training_time(trainer)
+        if not trainer.sanity_checking:
+            self._validation_start = time.perf_counter()
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._validation_start is not None:
+            self._sync(trainer)
+            self.validation_seconds += time.perf_counter() - self._validation_start
+            self._validation_start = None
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._end_training_time(trainer)

@@ -2,6 +2,7 @@
 
 import hashlib
 import shutil
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -77,12 +78,13 @@ def build_module(config: SweepConfig, spec: RunSpec, num_classes: int) -> ImageC
         optimizer=spec.optimizer, lr=spec.lr, optimizer_kwargs=config.optimizer_kwargs or None,
         schedule=config.schedule, warmup_epochs=config.warmup_epochs, num_classes=num_classes,
         channels_last=config.channels_last, compile_model=config.compile, compile_mode=config.compile_mode,
-        fused=config.fused,
+        fused=config.fused, cuda_graphs=config.cuda_graphs,
     )
 
 
 def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -> dict[str, Any] | None:
     """Train and test one run; returns its result on global rank 0 (None on other ranks)."""
+    started = time.perf_counter()
     L.seed_everything(spec.seed, workers=True, verbose=False)
     datamodule.seed = spec.seed
     model = build_module(config, spec, datamodule.num_classes)
@@ -92,6 +94,7 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
     trainer = build_trainer(config, spec, monitor, val_size > 0)
     last = run_dir(config, spec) / "checkpoints" / "last.ckpt"
     resumed = last.is_file()
+    fit_started = time.perf_counter()
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=str(last) if resumed else None)
     except (RuntimeError, EOFError, KeyError) as error:
@@ -100,8 +103,11 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
         # A checkpoint cut short by a kill: start this run over rather than fail the sweep.
         last.unlink(missing_ok=True)
         return run_one(config, spec, datamodule)
+    fit_ended = time.perf_counter()
     final_train_acc = train_subset_accuracy(model, datamodule)
+    subset_ended = time.perf_counter()
     test = trainer.test(model, datamodule=datamodule, verbose=False)[0]
+    test_ended = time.perf_counter()
     if trainer.global_rank != 0:
         return None
     world_size = trainer.world_size
@@ -131,6 +137,7 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
         "optimizer_state_bytes": monitor.optimizer_state_bytes,
         "peak_memory_bytes": monitor.peak_memory_bytes,
         "peak_memory_kind": "cuda_max_allocated" if trainer.strategy.root_device.type == "cuda" else "process_rss",
+        "concurrent_runs": config.concurrent_runs,
         "epochs": monitor.epochs,
         **summarize(monitor.epochs, monitor.step_losses, config.target_acc),
     }
@@ -141,6 +148,16 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
     log_hparams(trainer.logger, config, spec, result)
     if not config.keep_checkpoints:
         shutil.rmtree(last.parent, ignore_errors=True)
+    result["phase_seconds"] = {
+        # Where this attempt's wall-clock went (a resumed run counts only its last attempt).
+        "setup": fit_started - started,
+        "fit": fit_ended - fit_started,
+        "train": monitor.attempt_train_seconds,
+        "validation": monitor.validation_seconds,
+        "train_subset_eval": subset_ended - fit_ended,
+        "test": test_ended - subset_ended,
+        "total": time.perf_counter() - started,
+    }
     return result
 
 

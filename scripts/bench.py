@@ -1,6 +1,7 @@
 """Training throughput, seed pipeline vs plain loop vs optlab's Lightning path: python scripts/bench.py --help."""
 
 import argparse
+import json
 import logging
 import platform
 import sys
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-sweep", dest="sweep", action="store_false",
                    help="skip timing a small synthetic sweep, sequential vs --parallel")
     p.add_argument("--parallel", type=int, default=2, help="runs side by side in the timed sweep")
+    p.add_argument("--json", default=None, metavar="PATH", help="also write each row's median images/s here")
     return p
 
 
@@ -82,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(rows))
     print("\n" + format_overhead(rows))
     print(format_syncs(syncs, args.steps))
+    if args.json:
+        Path(args.json).write_text(json.dumps({key: row.images_per_second for key, row in rows.items()
+                                               if not row.error}, indent=1))
     if args.batch_size == BATCH_SIZE:
         print("\n" + format_targets(rows), flush=True)
     else:

@@ -3,6 +3,7 @@
 import hashlib
 import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from optlab.errors import OptlabError
 
 CACHE_NAME = ".optlab-cache.pt"
 CACHE_VERSION = 1
+DECODE_CHUNK = 500
 
 
 def is_image_folder(root: Path) -> bool:
@@ -54,21 +56,34 @@ def _decode(path: Path) -> np.ndarray:
 def _decode_split(files: list[tuple[Path, int]]) -> tuple[np.ndarray, np.ndarray]:
     first = _decode(files[0][0])
     images = np.empty((len(files), *first.shape), dtype=np.uint8)
-    for index, (path, _) in enumerate(files):
-        pixels = first if index == 0 else _decode(path)
-        if pixels.shape != first.shape:
-            raise OptlabError(f"{path} is {pixels.shape[1]}×{pixels.shape[0]} but {files[0][0].name} is "
-                              f"{first.shape[1]}×{first.shape[0]}; every image must have the same size")
-        images[index] = pixels
+
+    def decode_range(start: int) -> None:
+        for index in range(start, min(start + DECODE_CHUNK, len(files))):
+            path = files[index][0]
+            pixels = first if index == 0 else _decode(path)
+            if pixels.shape != first.shape:
+                raise OptlabError(f"{path} is {pixels.shape[1]}×{pixels.shape[0]} but {files[0][0].name} is "
+                                  f"{first.shape[1]}×{first.shape[0]}; every image must have the same size")
+            images[index] = pixels
+
+    # Pillow releases the GIL while it decodes, so threads decode side by side (60,000 small JPEGs take
+    # about 8 s on one core). list() re-raises the first error of any chunk.
+    with ThreadPoolExecutor(max(1, min(16, os.cpu_count() or 1))) as pool:
+        list(pool.map(decode_range, range(0, len(files), DECODE_CHUNK)))
     return images, np.array([label for _, label in files], dtype=np.int64)
 
 
 def fingerprint(files: list[tuple[Path, int]], root: Path) -> str:
-    """Names, sizes and modification times: any change to the folder invalidates the cache."""
+    """Names, sizes and modification times: any change to the folder invalidates the cache.
+
+    Plain strings and os.stat: pathlib's relative_to costs seconds over 60,000 files.
+    """
     digest = hashlib.sha256(f"v{CACHE_VERSION}".encode())
+    prefix = len(str(root)) + 1
     for path, label in files:
-        stat = path.stat()
-        digest.update(f"{path.relative_to(root)}|{label}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+        name = str(path)
+        stat = os.stat(name)
+        digest.update(f"{name[prefix:]}|{label}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 

@@ -11,6 +11,7 @@ from optlab.optimizers.registry import check_optimizer_args
 from optlab.schedules import check_schedule
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop")
+CUDA_GRAPHS = ("auto", "on", "off")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
 
 # Settings that change a run's numbers. Two sweeps that differ here must not share a folder;
@@ -67,7 +68,9 @@ class SweepConfig:
     compile: bool = False
     compile_mode: str = "default"
     fused: bool = False
+    cuda_graphs: str = "auto"
     parallel: int | str = "auto"
+    concurrent_runs: int = 1  # runs planned on this run's device at once (set per worker by --parallel)
     shard: str = "1/1"
     restart: bool = False
     keep_checkpoints: bool = False
@@ -122,6 +125,15 @@ class SweepConfig:
         _require(self.compile_mode in COMPILE_MODES,
                  f"--compile-mode must be one of {', '.join(COMPILE_MODES)}, got {self.compile_mode!r}")
         _require(self.compile or self.compile_mode == "default", "--compile-mode needs --compile")
+        _require(self.cuda_graphs in CUDA_GRAPHS, f"--cuda-graphs must be one of {', '.join(CUDA_GRAPHS)}, "
+                 f"got {self.cuda_graphs!r}")
+        if self.cuda_graphs == "on":
+            _require(not self.compile, "--cuda-graphs and --compile both capture graphs; choose one")
+            _require(str(self.precision) in ("32-true", "32"),
+                     f"--cuda-graphs runs in fp32 only (autocast caching breaks graph capture); drop --precision "
+                     f"{self.precision} or --cuda-graphs")
+            _require(self.strategy in ("auto", "single_device") and self.num_nodes == 1,
+                     "--cuda-graphs trains one device per run; use it without --strategy and --num-nodes")
         if self.parallel != "auto" and self.parallel > 1 and self.strategy not in ("auto", "single_device"):
             raise OptlabError("--parallel runs whole Trainers side by side; use it without --strategy")
 

@@ -28,6 +28,7 @@ class SweepResult:
     missing: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def global_rank() -> int:
@@ -54,6 +55,12 @@ def check_devices(config: SweepConfig) -> None:
     import lightning as L
 
     cores = os.cpu_count() or 1
+    if config.cuda_graphs == "on":
+        import torch
+
+        if config.accelerator == "cpu" or not torch.cuda.is_available():
+            raise OptlabError("--cuda-graphs on needs a CUDA GPU (none is visible here); use --cuda-graphs auto "
+                              "or off on this machine")
     if config.accelerator == "cpu" and isinstance(config.devices, int) and config.devices > cores:
         raise OptlabError(f"--devices {config.devices} on cpu starts {config.devices} training processes but this "
                           f"machine has {cores} cores; use --devices {cores} or fewer")
@@ -127,12 +134,27 @@ def collect(sweep_dir: Path, planned: list[RunSpec] | None = None) -> tuple[list
     return results, missing
 
 
-def _run_in_subprocess(config: SweepConfig, spec: RunSpec, threads: int) -> str:
-    """Worker for --parallel: one run in a fresh process; writes its own result file."""
+# The config of this worker process's slot, taken once when the process starts and kept for its life: a
+# worker never moves to another GPU, so no GPU ever holds more runs than the plan gave it.
+_slot_config: SweepConfig | None = None
+# The sweep's loaded data, inherited by forked workers (copy-on-write): no worker reads or decodes it again.
+_shared_datamodule = None
+
+
+def _take_slot(slots, threads: int) -> None:
+    """Pool initializer: bind this worker process to one planned slot."""
+    global _slot_config
     import torch
 
     torch.set_num_threads(threads)
-    result = run_one(config, spec, make_datamodule(config))
+    _slot_config = slots.get()
+
+
+def _run_in_subprocess(spec: RunSpec) -> str:
+    """Worker for --parallel: one run in this worker's slot; writes its own result file."""
+    config = _slot_config
+    datamodule = _shared_datamodule if _shared_datamodule is not None else make_datamodule(config)
+    result = run_one(config, spec, datamodule)
     if result is not None:
         write_json_atomic(result_path(config.sweep_dir, spec), result)
     return spec.run_id
@@ -151,9 +173,20 @@ def _worker_config(config: SweepConfig, slot: int, plan: Plan) -> SweepConfig:
     return worker
 
 
+def slot_configs(config: SweepConfig, plan: Plan, workers: int) -> list[SweepConfig]:
+    """One config per worker slot, each recording how many runs share its device (its GPU, or the CPU)."""
+    configs = [_worker_config(config, slot, plan) for slot in range(workers)]
+    for worker in configs:
+        same_device = [other for other in configs if other.devices == worker.devices]
+        worker.concurrent_runs = len(same_device) if worker.accelerator == "gpu" else workers
+    return configs
+
+
 def run_sweep(config: SweepConfig) -> SweepResult:
     """Run this shard's slice of the grid; finished runs are skipped, interrupted ones resumed."""
+    started = time.perf_counter()
     datamodule = prepare(config)
+    prepared = time.perf_counter()
     planned = config.shard_runs()
     done, _ = collect(config.sweep_dir)
     finished = {result["run_id"] for result in done}
@@ -165,7 +198,7 @@ def run_sweep(config: SweepConfig) -> SweepResult:
     plan = plan_parallel(config.parallel, len(todo), config.accelerator, config.devices, config.strategy,
                          config.num_nodes)
     if plan.workers > 1 and len(todo) > 1:
-        failed = _run_parallel(config, todo, plan)
+        failed = _run_parallel(config, todo, plan, datamodule=datamodule)
     else:
         for index, spec in enumerate(todo, 1):
             resuming = (run_dir(config, spec) / "checkpoints" / "last.ckpt").is_file()
@@ -181,21 +214,44 @@ def run_sweep(config: SweepConfig) -> SweepResult:
                 continue
             if result is not None:
                 write_json_atomic(result_path(config.sweep_dir, spec), result)
+    ran = time.perf_counter()
     results, missing = collect(config.sweep_dir, config.runs())
     if global_rank() == 0:
         write_json_atomic(config.sweep_dir / "results.json", {"runs": results, "missing": missing})
-    return SweepResult(config.sweep_dir, results, missing, failed, skipped)
+    phases = {"prepare": prepared - started, "runs": ran - prepared, "collect": time.perf_counter() - ran}
+    return SweepResult(config.sweep_dir, results, missing, failed, skipped, phases)
 
 
-def _run_parallel(config: SweepConfig, todo: list[RunSpec], plan: Plan) -> dict[str, str]:
+def _start_method() -> str:
+    """fork where it is safe: the workers inherit this process's imports (about 15 s of torch, Lightning and
+    torchmetrics on a GPU machine) and its loaded data instead of repeating both. Safe while this process has
+    not initialized CUDA, which it never does itself (GPUs are counted through NVML and nvidia-smi)."""
+    import torch
+
+    if sys.platform != "linux" or torch.cuda.is_initialized():
+        return "spawn"
+    return os.environ.get("OPTLAB_START_METHOD", "fork")
+
+
+def _run_parallel(config: SweepConfig, todo: list[RunSpec], plan: Plan, task=_run_in_subprocess,
+                  datamodule=None) -> dict[str, str]:
+    """Runs side by side: `workers` processes, each owning one slot (one GPU) for its life, taking runs in turn."""
     workers = min(plan.workers, len(todo))
     threads = max(1, (os.cpu_count() or 1) // workers)
     failed: dict[str, str] = {}
-    say(f"{len(todo)} runs, {workers} at a time, each in its own process")
+    configs = slot_configs(config, plan, workers)
+    where = ", ".join(f"{sum(c.devices == d for c in configs)} on GPU {d[0]}"
+                      for d in dict.fromkeys(tuple(c.devices) for c in configs if c.accelerator == "gpu"))
+    say(f"{len(todo)} runs, {workers} at a time, each in its own process" + (f" ({where})" if where else ""))
     started = time.perf_counter()
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        futures = {pool.submit(_run_in_subprocess, _worker_config(config, i, plan), spec, threads): spec
-                   for i, spec in enumerate(todo)}
+    global _shared_datamodule
+    context = get_context(_start_method())
+    _shared_datamodule = datamodule if context.get_start_method() == "fork" else None
+    slots = context.Queue()
+    for worker in configs:
+        slots.put(worker)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_take_slot, initargs=(slots, threads)) as pool:
+        futures = {pool.submit(task, spec): spec for spec in todo}
         for future in as_completed(futures):
             spec = futures[future]
             try:

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The GPU check, in one call on a machine with a CUDA GPU and python3 holding torch, lightning, torchmetrics,
+# tensorboard and matplotlib (no package index needed):
+#   bash benchmarks/gpu_check.sh [STEP ...]        (default: every step, in this order)
+# Steps: env cold warm seq bench eager profile. Each writes its log under $OUT (default ./gpu-check); the
+# last line of the run is benchmarks/gpu_summary.py's table, made from the sweeps' own results files.
+# Data: the CIFAR-10 image-folder archive at $CIFAR10_TARBALL (default .gpu/cifar10-jpg.tar.gz), unpacked
+# to a scratch folder; or an unpacked image folder at $CIFAR10_DIR.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out="${OUT:-gpu-check}"; mkdir -p "$out"
+py="${PYTHON:-python3}"
+export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+work="${GPU_CHECK_WORK:-/tmp/optlab-gpu-check}"; mkdir -p "$work"
+steps=("$@"); [ ${#steps[@]} -eq 0 ] && steps=(env cold warm seq bench eager profile)
+data="${CIFAR10_DIR:-}"
+if [ -z "$data" ]; then
+    data="$work/cifar10-jpg"
+    [ -d "$data" ] || tar xzf "${CIFAR10_TARBALL:-.gpu/cifar10-jpg.tar.gz}" -C "$work" || exit 1
+fi
+sweep() {  # sweep NAME FLAGS...: the default sweep on the real data, wall-clock of the whole command
+    local name=$1; shift
+    local start end
+    start=$(date +%s%N)
+    # shellcheck disable=SC2086  # GPU_CHECK_FLAGS: extra flags for a dry run, e.g. on a CPU
+    timeout "${GPU_CHECK_SWEEP_TIMEOUT:-300}" "$py" scripts/sweep.py --accelerator "${GPU_CHECK_ACCELERATOR:-gpu}" --data-dir "$data" --log-dir "$work/logs" \
+        --name "$name" --restart --no-progress-bar ${GPU_CHECK_FLAGS:-} "$@" > "$out/sweep-$name.log" 2>&1
+    local rc=$?
+    end=$(date +%s%N)
+    local ms=$(( (end - start) / 1000000 ))
+    echo "{\"name\": \"$name\", \"rc\": $rc, \"wall_ms\": $ms, \"flags\": \"$*\"}" >> "$out/sweeps.jsonl"
+    echo "sweep $name: rc $rc, $ms ms"; tail -n 3 "$out/sweep-$name.log"
+}
+for step in "${steps[@]}"; do
+    case $step in
+    env)
+        nvidia-smi --query-gpu=name,memory.total,memory.free,compute_mode --format=csv | tee "$out/env.txt"
+        "$py" -c "import time; t = time.perf_counter(); import torch, lightning, optlab.runner, optlab.cli
+print(f'torch {torch.__version__}, lightning {lightning.__version__}, cuda {torch.version.cuda}, '
+      f'{torch.cuda.get_device_name(0)}; imports {time.perf_counter() - t:.1f} s')
+from optlab.sweep.concurrency import plan_parallel, query_gpus
+print('nvidia-smi:', query_gpus(), 'plan for 5 runs:', plan_parallel('auto', 5, 'gpu', 'auto', 'auto', 1))" \
+            2>&1 | tee -a "$out/env.txt" ;;
+    bench)
+        "$py" scripts/bench.py --accelerator gpu --no-sweep ${GPU_CHECK_BENCH:---steps 300 --repeats 3} --json "$out/bench.json" \
+            > "$out/bench.log" 2>&1; echo "bench: rc $?"; tail -n 16 "$out/bench.log" ;;
+    cold)
+        rm -f "$data/.optlab-cache.pt"; rm -rf ~/.cache/optlab; sweep cold ;;
+    warm) sweep warm ;;
+    eager) sweep eager --cuda-graphs off ;;
+    seq) sweep seq --parallel 1 ;;
+    profile)
+        "$py" -m cProfile -o "$out/profile.prof" scripts/sweep.py --accelerator gpu --data-dir "$data" \
+            --log-dir "$work/logs" --name profile --restart --no-progress-bar --optimizers adam --max-epochs 2 \
+            --parallel 1 --no-report > "$out/profile.log" 2>&1
+        "$py" -c "import pstats; pstats.Stats('$out/profile.prof').sort_stats('tottime').print_stats(25)" \
+            > "$out/profile-top.txt" 2>&1; head -n 60 "$out/profile-top.txt" | tail -n 35 ;;
+    *) echo "unknown step $step"; exit 2 ;;
+    esac
+done
+"$py" benchmarks/gpu_summary.py "$out" "$work/logs" | tee "$out/summary.txt"

@@ -1,0 +1,112 @@
+"""GPU code paths checked on the CPU: CUDA-graph dispatch, refusals, and the --parallel slots."""
+
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from optlab.cli import main
+from optlab.module import ImageClassifier
+from optlab.sweep.concurrency import Plan
+from optlab.sweep.config import RunSpec, SweepConfig
+from optlab.sweep.execute import _run_parallel, slot_configs
+from tests.helpers import sweep_args
+
+
+def fake_graphs(calls: list):
+    """Stands in for torch.cuda.make_graphed_callables: marks the module's forward as the graphed one."""
+    def make_graphed_callables(module, sample_args):
+        eager = module.forward
+
+        def graphed(x):
+            calls.append(tuple(x.shape))
+            return eager(x)
+        module.forward = graphed
+        return module
+    return make_graphed_callables
+
+
+def test_graphed_forward_serves_full_training_batches_only(monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch.cuda, "make_graphed_callables", fake_graphs(calls))
+    model = ImageClassifier(cuda_graphs="on")
+    full, short = torch.randn(8, 3, 32, 32), torch.randn(3, 3, 32, 32)
+    model._capture_cuda_graphs(full)
+    model.train()
+    model(full)
+    model(short)  # the epoch's short last batch: eager
+    assert calls == [(8, 3, 32, 32)]
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model(short), type(model.net).forward(model.net, short))
+
+
+def test_capture_puts_buffers_back(monkeypatch):
+    def warm_up_then_graph(module, sample_args):
+        for buffer in module.buffers():
+            buffer.add_(1)  # what warm-up passes do to batch-norm statistics
+        return module
+    monkeypatch.setattr(torch.cuda, "make_graphed_callables", warm_up_then_graph)
+    model = ImageClassifier()
+    model.net.register_buffer("running", torch.zeros(3))
+    model._capture_cuda_graphs(torch.randn(4, 3, 32, 32))
+    assert torch.equal(model.net.running, torch.zeros(3))
+
+
+def test_auto_graphs_stay_off_on_a_cpu():
+    model = ImageClassifier(cuda_graphs="auto")
+    assert not model._wants_cuda_graphs(torch.randn(4, 3, 32, 32))
+
+
+def test_cuda_graphs_on_without_a_gpu_is_one_line(tmp_path, capsys):
+    assert main(sweep_args(tmp_path, "graphs", "--cuda-graphs", "on")) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--cuda-graphs on needs a CUDA GPU" in err
+    assert not (tmp_path / "graphs").exists()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--cuda-graphs", "on", "--compile"], "choose one"),
+    (["--cuda-graphs", "on", "--precision", "bf16-mixed"], "fp32 only"),
+])
+def test_cuda_graphs_conflicts_are_one_line(tmp_path, capsys, flags, message):
+    assert main(sweep_args(tmp_path, "graphs", *flags)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+def test_slots_record_how_many_runs_share_each_gpu():
+    config = SweepConfig(accelerator="gpu")
+    configs = slot_configs(config, Plan(3, (0, 1, 0)), 3)
+    assert [c.devices for c in configs] == [[0], [1], [0]]
+    assert [c.concurrent_runs for c in configs] == [2, 1, 2]
+
+
+def record_holder(spec: RunSpec) -> str:
+    """A stand-in run: notes which GPU slot ran it and when, in a file per run."""
+    from optlab.sweep import execute
+
+    config = execute._slot_config
+    started = time.time()
+    time.sleep(0.2)
+    Path(config.log_dir, f"{spec.run_id}.txt").write_text(f"{config.devices[0]} {started} {time.time()}")
+    return spec.run_id
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_a_gpu_planned_for_one_run_never_holds_two(tmp_path, monkeypatch, start_method):
+    monkeypatch.setenv("OPTLAB_START_METHOD", start_method)
+    config = SweepConfig(accelerator="gpu", log_dir=str(tmp_path))
+    todo = [RunSpec("sgd", 0.1, seed) for seed in range(6)]
+    # Two GPUs with fake nvidia-smi plans: GPU 0 takes one run at a time, GPU 1 two.
+    assert _run_parallel(config, todo, Plan(3, (0, 1, 1)), task=record_holder) == {}
+    spans = {0: [], 1: []}
+    for path in tmp_path.glob("*.txt"):
+        device, start, end = path.read_text().split()
+        spans[int(device)].append((float(start), float(end)))
+    assert sum(len(v) for v in spans.values()) == 6
+    for device, limit in ((0, 1), (1, 2)):
+        for start, _ in spans[device]:
+            holding = sum(1 for s, e in spans[device] if s <= start < e)
+            assert holding <= limit, (device, spans[device])
