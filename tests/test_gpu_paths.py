@@ -1,5 +1,8 @@
 """GPU code paths checked on the CPU: CUDA-graph dispatch, refusals, and the --parallel slots."""
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -11,7 +14,7 @@ from optlab.module import ImageClassifier
 from optlab.sweep.concurrency import Plan
 from optlab.sweep.config import RunSpec, SweepConfig
 from optlab.sweep.execute import _run_parallel, slot_configs
-from tests.helpers import sweep_args
+from tests.helpers import ROOT, sweep_args
 
 
 def fake_graphs(calls: list):
@@ -110,3 +113,37 @@ def test_a_gpu_planned_for_one_run_never_holds_two(tmp_path, monkeypatch, start_
         for start, _ in spans[device]:
             holding = sum(1 for s, e in spans[device] if s <= start < e)
             assert holding <= limit, (device, spans[device])
+
+
+def threads_after_parallel_work(spec: RunSpec) -> str:
+    """A stand-in run doing CPU work big enough for OpenMP; notes the thread count it ran with."""
+    from optlab.sweep import execute
+
+    torch.randn(2000, 2000).t().contiguous().sum()
+    Path(execute._slot_config.log_dir, f"{spec.run_id}.txt").write_text(str(torch.get_num_threads()))
+    return spec.run_id
+
+
+FORK_AFTER_OPENMP = """
+import sys, torch
+from unittest import mock
+from optlab.sweep.concurrency import Plan
+from optlab.sweep.config import RunSpec, SweepConfig
+from optlab.sweep.execute import _run_parallel
+from tests.test_gpu_paths import threads_after_parallel_work
+torch.set_num_threads(2)
+torch.randn(3000, 3000).t().contiguous().sum()  # the parent's OpenMP team now exists
+with mock.patch("os.cpu_count", return_value=8):
+    config = SweepConfig(accelerator="gpu", log_dir=sys.argv[1])
+    todo = [RunSpec("sgd", 0.1, seed) for seed in range(2)]
+    failed = _run_parallel(config, todo, Plan(2, (0, 0)), task=threads_after_parallel_work)
+sys.exit(1 if failed else 0)
+"""
+
+
+def test_forked_gpu_workers_survive_a_parent_that_used_openmp(tmp_path):
+    """GNU OpenMP hangs a forked child that starts a thread team its parent had; workers keep to one thread."""
+    done = subprocess.run([sys.executable, "-c", FORK_AFTER_OPENMP, str(tmp_path)], cwd=ROOT, timeout=120,
+                          capture_output=True, text=True, env={**os.environ, "OPTLAB_START_METHOD": "fork"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(path.read_text() for path in tmp_path.glob("*.txt")) == ["1", "1"]

@@ -141,12 +141,17 @@ _slot_config: SweepConfig | None = None
 _shared_datamodule = None
 
 
-def _take_slot(slots, threads: int) -> None:
-    """Pool initializer: bind this worker process to one planned slot."""
+def _take_slot(slots, threads: int, forked: bool) -> None:
+    """Pool initializer: bind this worker process to one planned slot.
+
+    A forked worker runs CPU work on one thread: GNU OpenMP cannot start a new thread team in a child forked
+    after its parent used one (the child hangs), and the parent may have (decoding, converting the data).
+    A GPU run's CPU work is small.
+    """
     global _slot_config
     import torch
 
-    torch.set_num_threads(threads)
+    torch.set_num_threads(1 if forked else threads)
     _slot_config = slots.get()
 
 
@@ -222,14 +227,15 @@ def run_sweep(config: SweepConfig) -> SweepResult:
     return SweepResult(config.sweep_dir, results, missing, failed, skipped, phases)
 
 
-def _start_method() -> str:
-    """fork where it is safe: the workers inherit this process's imports (about 15 s of torch, Lightning and
-    torchmetrics on a GPU machine) and its loaded data instead of repeating both. Safe while this process has
-    not initialized CUDA, which it never does itself (GPUs are counted through NVML and nvidia-smi)."""
+def _start_method(configs: list[SweepConfig]) -> str:
+    """fork for GPU workers: they inherit this process's imports (15-20 s of torch, Lightning and torchmetrics
+    on a GPU machine) and its loaded data instead of repeating both. Safe there because this process never
+    initializes CUDA (GPUs are counted through NVML and nvidia-smi) and forked workers keep to one CPU thread
+    (see _take_slot). CPU workers need their share of the cores, so they start fresh (spawn)."""
     import torch
 
-    if sys.platform != "linux" or torch.cuda.is_initialized():
-        return "spawn"
+    if sys.platform != "linux" or torch.cuda.is_initialized() or any(c.accelerator != "gpu" for c in configs):
+        return os.environ.get("OPTLAB_START_METHOD", "spawn")
     return os.environ.get("OPTLAB_START_METHOD", "fork")
 
 
@@ -240,17 +246,19 @@ def _run_parallel(config: SweepConfig, todo: list[RunSpec], plan: Plan, task=_ru
     threads = max(1, (os.cpu_count() or 1) // workers)
     failed: dict[str, str] = {}
     configs = slot_configs(config, plan, workers)
-    where = ", ".join(f"{sum(c.devices == d for c in configs)} on GPU {d[0]}"
+    where = ", ".join(f"{sum(tuple(c.devices) == d for c in configs)} on GPU {d[0]}"
                       for d in dict.fromkeys(tuple(c.devices) for c in configs if c.accelerator == "gpu"))
     say(f"{len(todo)} runs, {workers} at a time, each in its own process" + (f" ({where})" if where else ""))
     started = time.perf_counter()
     global _shared_datamodule
-    context = get_context(_start_method())
-    _shared_datamodule = datamodule if context.get_start_method() == "fork" else None
+    context = get_context(_start_method(configs))
+    forked = context.get_start_method() == "fork"
+    _shared_datamodule = datamodule if forked else None
     slots = context.Queue()
     for worker in configs:
         slots.put(worker)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_take_slot, initargs=(slots, threads)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_take_slot,
+                             initargs=(slots, threads, forked)) as pool:
         futures = {pool.submit(task, spec): spec for spec in todo}
         for future in as_completed(futures):
             spec = futures[future]
