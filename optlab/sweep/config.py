@@ -9,6 +9,7 @@ from typing import Any
 from optlab.errors import OptlabError
 from optlab.optimizers.registry import check_optimizer_args
 from optlab.schedules import check_schedule
+from optlab.sweep.run_claims import DEFAULT_STALE_AFTER
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
@@ -69,6 +70,7 @@ class SweepConfig:
     fused: bool = False
     parallel: int | str = "auto"
     shard: str = "1/1"
+    claim_timeout: float = DEFAULT_STALE_AFTER
     restart: bool = False
     keep_checkpoints: bool = False
     report: bool = True
@@ -119,6 +121,7 @@ class SweepConfig:
         _require(self.name and "/" not in self.name and self.name not in (".", ".."),
                  f"--name must be a plain folder name, got {self.name!r}")
         parse_shard(self.shard)
+        _require(self.claim_timeout > 0, f"--claim-timeout must be > 0 seconds, got {self.claim_timeout}")
         _require(self.compile_mode in COMPILE_MODES,
                  f"--compile-mode must be one of {', '.join(COMPILE_MODES)}, got {self.compile_mode!r}")
         _require(self.compile or self.compile_mode == "default", "--compile-mode needs --compile")
