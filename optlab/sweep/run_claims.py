@@ -7,9 +7,9 @@ background thread rewrites through the descriptor that created it, so the file's
 the holder last showed life.
 
 A claim is stale when its holder is gone: on the same host, when its pid has ended; anywhere, when its
-heartbeat is older than the timeout. A stale claim is taken over by renaming it to a name only this taker uses
-(of two takers only one rename can succeed) and checking that the renamed file is the one judged stale before
-creating a fresh claim. The run then resumes from its checkpoint.
+heartbeat is older than the timeout. A stale claim is deleted by a taker holding an exclusive guard file, who
+judges it stale again first, and then claimed like a free run: whoever creates the new file exclusively wins.
+The run then resumes from its checkpoint.
 """
 
 import json
@@ -26,6 +26,7 @@ from pathlib import Path
 # to 60 s by default) plus the clock difference between machines.
 DEFAULT_STALE_AFTER = 300.0
 HEARTBEATS_PER_TIMEOUT = 10
+ABANDONED_GUARD_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -166,21 +167,34 @@ class RunClaims:
         """Claim the run: a fresh claim, or one taken over from a gone holder; None while a live one holds it."""
         path = self.path(run_id)
         self.folder.mkdir(parents=True, exist_ok=True)
-        fd = _create_exclusive(path)
-        if fd is not None:
-            return RunClaim(path, fd, None, self._heartbeat_every())
-        try:
-            judged = os.stat(path)
-        except FileNotFoundError:  # released in the meantime: one more exclusive try, no loop
-            fd = _create_exclusive(path)
-            return None if fd is None else RunClaim(path, fd, None, self._heartbeat_every())
+        fd, replaced = _create_exclusive(path), None
+        if fd is None:
+            replaced = self._remove_if_stale(path)
+            if replaced is not None or not path.exists():
+                fd = _create_exclusive(path)
+        return None if fd is None else RunClaim(path, fd, replaced, self._heartbeat_every())
+
+    def _remove_if_stale(self, path: Path) -> Holder | None:
+        """Delete the claim if its holder is gone, and say who that was. Takers queue on an exclusive guard
+        file and judge the claim again once they hold it, so a claim another taker has just renewed is never
+        deleted: of several takers of one gone claim, one wins."""
         holder = read_holder(path)
         if holder is None or not is_stale(holder, self.stale_after):
             return None
-        if not _remove_if_same(path, judged, holder):
+        guard = path.with_name(f"{path.name}.takeover")
+        guard_fd = _create_exclusive(guard)
+        if guard_fd is None:
+            _clear_abandoned(guard)
             return None
-        fd = _create_exclusive(path)
-        return None if fd is None else RunClaim(path, fd, holder, self._heartbeat_every())
+        try:
+            holder = read_holder(path)
+            if holder is None or not is_stale(holder, self.stale_after):
+                return None
+            path.unlink(missing_ok=True)
+            return holder
+        finally:
+            os.close(guard_fd)
+            guard.unlink(missing_ok=True)
 
     def live_holders(self) -> dict[str, Holder]:
         """Runs held now by processes that are not gone."""
@@ -202,24 +216,10 @@ def _create_exclusive(path: Path) -> int | None:
         return None
 
 
-def _remove_if_same(path: Path, judged: os.stat_result, holder: Holder) -> bool:
-    """Remove the claim file judged stale, and only that one: rename it aside under a name unique to this
-    process (one rename wins), then check it is the same file (inode and holder, as inodes are reused);
-    a fresh claim renamed by mistake goes back."""
-    aside = path.with_name(f"{path.name}.gone-{this_host()}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+def _clear_abandoned(guard: Path) -> None:
+    """A takeover lasts milliseconds; a guard this old was left by a taker that died during one."""
     try:
-        os.rename(path, aside)
-    except FileNotFoundError:  # another taker was first
-        return False
-    moved, moved_holder = os.stat(aside), read_holder(aside)
-    same_holder = moved_holder is not None and (moved_holder.host, moved_holder.pid, moved_holder.started) == (
-        holder.host, holder.pid, holder.started)
-    if (moved.st_dev, moved.st_ino) != (judged.st_dev, judged.st_ino) or not same_holder:
-        try:
-            os.link(aside, path)  # put the live claim back (fails only if a newer one is already there)
-        except FileExistsError:
-            pass
-        os.unlink(aside)
-        return False
-    os.unlink(aside)
-    return True
+        if time.time() - guard.stat().st_mtime > ABANDONED_GUARD_SECONDS:
+            guard.unlink(missing_ok=True)
+    except FileNotFoundError:
+        pass
