@@ -2,6 +2,7 @@
 runs that another process has claimed to that process."""
 
 import dataclasses
+import logging
 import os
 import shutil
 import sys
@@ -57,6 +58,10 @@ def check_devices(config: SweepConfig):
     if config.accelerator == "cpu" and isinstance(config.devices, int) and config.devices > cores:
         raise OptlabError(f"--devices {config.devices} on cpu starts {config.devices} training processes but this "
                           f"machine has {cores} cores; use --devices {cores} or fewer")
+    # Its "GPU available" lines would come before a data error's one line; the first run's Trainer prints them.
+    lightning_info = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    level = lightning_info.level
+    lightning_info.setLevel(logging.WARNING)
     try:
         return L.Trainer(accelerator=config.accelerator, devices=config.devices, strategy=config.strategy,
                          num_nodes=config.num_nodes, precision=config.precision, logger=False,
@@ -65,6 +70,8 @@ def check_devices(config: SweepConfig):
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise OptlabError(f"cannot run with --accelerator {config.accelerator} --devices {config.devices} "
                           f"--strategy {config.strategy}: {first_line}") from None
+    finally:
+        lightning_info.setLevel(level)
 
 
 def check_writable(folder: Path) -> None:
@@ -170,7 +177,7 @@ def take_run(config: SweepConfig, spec: RunSpec, claims: RunClaims) -> tuple[Run
 def _save(config: SweepConfig, spec: RunSpec, claim: RunClaim, result: dict | None) -> None:
     if result is None:
         return
-    if claim.lost:  # this process was judged gone and the run handed on: its result belongs to the new holder
+    if not claim.refresh():  # this process was judged gone and the run handed on: the result is the new holder's
         say(f"lost the claim on {spec.run_id} to another process; its result is left to that process")
         return
     write_json_atomic(result_path(config.sweep_dir, spec), result)
