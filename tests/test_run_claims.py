@@ -149,3 +149,12 @@ def test_two_identical_sweeps_on_one_folder_train_each_run_once(tmp_path):
         writers = {path.name.rsplit(".", 2)[1] for path in folder.glob("events.out.tfevents.*")}
         assert len(writers) == 1 and writers <= pids, (run_id, writers)
     assert not list((tmp_path / "shared" / "claims").iterdir())  # every claim released
+
+
+def test_restart_refuses_to_delete_a_folder_another_live_process_trains_in(tmp_path, sleeper, capsys):
+    sweep = tmp_path / "busy"
+    write_claim(RunClaims(sweep), "sgd_lr0.001_seed0", this_host(), sleeper)
+    assert main(sweep_args(tmp_path, "busy", "--optimizers", "sgd", "--restart")) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "--restart would delete" in err and f"pid {sleeper}" in err
+    assert (sweep / "claims" / "sgd_lr0.001_seed0.lock").is_file()  # nothing deleted

@@ -176,7 +176,7 @@ class RunClaims:
 
     def _remove_if_stale(self, path: Path) -> Holder | None:
         """Delete the claim if its holder is gone, and say who that was. Takers queue on an exclusive guard
-        file and judge the claim again once they hold it, so a claim another taker has just renewed is never
+        file and judge the claim again once they hold it, so the fresh claim of a taker that was first is never
         deleted: of several takers of one gone claim, one wins."""
         holder = read_holder(path)
         if holder is None or not is_stale(holder, self.stale_after):
