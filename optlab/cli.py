@@ -11,6 +11,7 @@ from optlab.errors import OptlabError
 from optlab.optimizers.registry import OPTIMIZERS
 from optlab.schedules import SCHEDULES
 from optlab.sweep.config import COMPILE_MODES, CUDA_GRAPHS, DEFAULT_OPTIMIZERS, SweepConfig
+from optlab.sweep.run_claims import DEFAULT_STALE_AFTER
 
 
 def _number(text: str) -> int | float:
@@ -99,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="runs at once, each in its own process; auto: as many as the GPUs hold (up to 5 "
                           "each), one at a time on a CPU")
     run.add_argument("--shard", default="1/1", help="K/N: run only the K-th of N disjoint slices of the grid")
+    run.add_argument("--claim-timeout", type=float, default=DEFAULT_STALE_AFTER, metavar="SECONDS",
+                     help="a run claimed by a process on another machine is taken over after this long "
+                          "without a heartbeat (on this machine, as soon as the process has ended)")
     return p
 
 

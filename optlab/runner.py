@@ -2,6 +2,7 @@
 
 import hashlib
 import shutil
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -11,6 +12,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from optlab.data import CIFAR10DataModule
 from optlab.module import ImageClassifier
@@ -82,6 +84,23 @@ def build_module(config: SweepConfig, spec: RunSpec, num_classes: int) -> ImageC
     )
 
 
+def checkpoint_loads(path: Path) -> bool:
+    """Whether a run's checkpoint loads as plain tensors and containers (torch's weights_only loader, as the
+    resuming Trainer will load it). One that does not (cut short by a kill, or holding anything else) is
+    deleted, and the run starts over rather than failing the sweep. Every DDP rank reads the same bytes, so
+    every rank reaches the same answer."""
+    try:
+        torch.load(path, map_location="cpu", weights_only=True)
+        return True
+    except FileNotFoundError:  # another rank already found it unusable and deleted it
+        return False
+    except Exception as error:  # torch raises several types for a bad file; every one means "do not resume"
+        if rank_zero_only.rank == 0:
+            print(f"{path} cannot be loaded ({type(error).__name__}); starting this run over", file=sys.stderr)
+        path.unlink(missing_ok=True)
+        return False
+
+
 def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -> dict[str, Any] | None:
     """Train and test one run; returns its result on global rank 0 (None on other ranks)."""
     started = time.perf_counter()
@@ -93,16 +112,9 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
     val_size = datamodule.resolved_val_size()
     trainer = build_trainer(config, spec, monitor, val_size > 0)
     last = run_dir(config, spec) / "checkpoints" / "last.ckpt"
-    resumed = last.is_file()
+    resumed = last.is_file() and checkpoint_loads(last)
     fit_started = time.perf_counter()
-    try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=str(last) if resumed else None)
-    except (RuntimeError, EOFError, KeyError) as error:
-        if not resumed or "checkpoint" not in f"{type(error).__name__} {error}".lower():
-            raise
-        # A checkpoint cut short by a kill: start this run over rather than fail the sweep.
-        last.unlink(missing_ok=True)
-        return run_one(config, spec, datamodule)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=str(last) if resumed else None, weights_only=True)
     fit_ended = time.perf_counter()
     final_train_acc = train_subset_accuracy(model, datamodule)
     subset_ended = time.perf_counter()

@@ -153,3 +153,51 @@ def test_train_and_test_with_different_classes_are_refused(image_dir):
     (image_dir / "test" / "truck").rename(image_dir / "test" / "lorry")
     with pytest.raises(OptlabError, match="both must hold the same class folders"):
         loaded(image_dir)
+
+
+class CreatesAFile:
+    """What a crafted pickle can do: name any callable, here one that creates a file when the pickle is read."""
+
+    def __init__(self, path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return open, (self.path, "w")
+
+
+def test_a_crafted_batch_runs_nothing_and_ends_in_one_line(pickled_dir, tmp_path, capsys):
+    from optlab.cli import main
+
+    crafted = pickle.dumps({"data": CreatesAFile(tmp_path / "created-by-pickle"), "labels": [0]}, protocol=2)
+    pickle.loads(crafted)  # read by plain pickle, it does create its file
+    assert (tmp_path / "created-by-pickle").is_file()
+    (tmp_path / "created-by-pickle").unlink()
+    (pickled_dir / "cifar-10-batches-py" / "data_batch_1").write_bytes(crafted)
+    code = main(["--data-dir", str(pickled_dir), "--dataset", "cifar10", "--log-dir", str(tmp_path / "logs"),
+                 "--accelerator", "cpu", "--no-progress-bar"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert "data_batch_1 is not a CIFAR-10 batch" in err and "open" in err
+    assert not (tmp_path / "created-by-pickle").exists() and not (tmp_path / "logs").exists()
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_batches_written_with_any_pickle_protocol_load(pickled_dir, tiny_arrays, protocol):
+    for path in (pickled_dir / "cifar-10-batches-py").iterdir():
+        path.write_bytes(pickle.dumps(pickle.loads(path.read_bytes()), protocol=protocol))
+    arrays = loaded(pickled_dir, val_size=10).load_arrays()
+    assert torch.equal(arrays.test_images, torch.from_numpy(tiny_arrays["test"][0]).permute(0, 3, 1, 2))
+
+
+def test_archive_unpacks_into_place_whole(tmp_path, tiny_arrays):
+    import tarfile
+
+    from tests.conftest import write_pickled
+
+    source = write_pickled(tmp_path / "source", tiny_arrays)
+    target = tmp_path / "target"
+    target.mkdir()
+    with tarfile.open(target / "cifar-10-python.tar.gz", "w:gz") as tar:
+        tar.add(source / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    assert loaded(target, val_size=10).load_arrays().train_images.shape == (60, 3, 32, 32)
+    assert sorted(path.name for path in target.iterdir()) == ["cifar-10-batches-py", "cifar-10-python.tar.gz"]

@@ -1,5 +1,8 @@
 """Scale-out proven on CPU: DDP over two processes, a sweep split into shards, runs side by side."""
 
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -15,7 +18,7 @@ from optlab.sweep.concurrency import (
 )
 from optlab.sweep.config import SweepConfig
 from optlab.sweep.execute import _worker_config
-from tests.helpers import comparable, results, run_script, sweep_args
+from tests.helpers import ROOT, SWEEP, comparable, results, run_script, sweep_args
 
 GRID = ("--optimizers", "sgd", "adam", "--lr", "1e-2")
 
@@ -38,6 +41,23 @@ def test_ddp_two_processes_match_one_process_with_the_same_global_batch(tmp_path
         assert run["test_acc"] == pytest.approx(reference["test_acc"], abs=0.02)
         for (step_a, loss_a), (step_b, loss_b) in zip(run["train_loss_curve"], reference["train_loss_curve"]):
             assert step_a == step_b and loss_a == pytest.approx(loss_b, abs=1e-3)
+
+
+def test_every_ddp_rank_waits_for_rank_zero_to_apply_restart_and_trains_the_same_runs(tmp_path):
+    # sgd is finished in this folder: a rank reading it before rank 0 has deleted it would plan adam alone
+    # while rank 0 plans sgd then adam, and the two would train different runs together, then hang.
+    assert main(sweep_args(tmp_path, "ddp", "--optimizers", "sgd", "--lr", "1e-2", "--max-epochs", "1")) == 0
+    assert results(tmp_path, "ddp")["sgd_lr0.01_seed0"]["world_size"] == 1
+    # torchrun starts both ranks at once (Lightning's own launcher starts the others later, hiding the race).
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(SWEEP),
+                *sweep_args(tmp_path, "ddp", *GRID, "--max-epochs", "1", "--batch-size", "16", "--devices", "2",
+                            "--strategy", "ddp", "--restart")]
+    done = subprocess.run(torchrun, capture_output=True, text=True, timeout=400, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "run sgd_lr0.01_seed0 (1/2)" in done.stdout and "run adam_lr0.01_seed0 (2/2)" in done.stdout
+    runs = results(tmp_path, "ddp")
+    assert set(runs) == {"sgd_lr0.01_seed0", "adam_lr0.01_seed0"}
+    assert all(run["world_size"] == 2 and not run["resumed"] for run in runs.values())  # both trained anew, together
 
 
 def test_two_shards_merge_into_the_unsharded_sweep(tmp_path, capsys):

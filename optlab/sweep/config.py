@@ -9,6 +9,7 @@ from typing import Any
 from optlab.errors import OptlabError
 from optlab.optimizers.registry import check_optimizer_args
 from optlab.schedules import check_schedule
+from optlab.sweep.run_claims import DEFAULT_STALE_AFTER
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop")
 CUDA_GRAPHS = ("auto", "on", "off")
@@ -72,6 +73,7 @@ class SweepConfig:
     parallel: int | str = "auto"
     concurrent_runs: int = 1  # runs planned on this run's device at once (set per worker by --parallel)
     shard: str = "1/1"
+    claim_timeout: float = DEFAULT_STALE_AFTER
     restart: bool = False
     keep_checkpoints: bool = False
     report: bool = True
@@ -122,6 +124,7 @@ class SweepConfig:
         _require(self.name and "/" not in self.name and self.name not in (".", ".."),
                  f"--name must be a plain folder name, got {self.name!r}")
         parse_shard(self.shard)
+        _require(self.claim_timeout > 0, f"--claim-timeout must be > 0 seconds, got {self.claim_timeout}")
         _require(self.compile_mode in COMPILE_MODES,
                  f"--compile-mode must be one of {', '.join(COMPILE_MODES)}, got {self.compile_mode!r}")
         _require(self.compile or self.compile_mode == "default", "--compile-mode needs --compile")

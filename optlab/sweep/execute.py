@@ -1,6 +1,8 @@
-"""A sweep: every run of the grid in order, skipping finished runs and resuming interrupted ones."""
+"""A sweep: every run of the grid in order, skipping finished runs, resuming interrupted ones, and leaving
+runs that another process has claimed to that process."""
 
 import dataclasses
+import logging
 import os
 import shutil
 import sys
@@ -12,11 +14,14 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from optlab.data import CIFAR10DataModule
 from optlab.errors import OptlabError
 from optlab.runner import make_datamodule, run_dir, run_one
 from optlab.sweep.concurrency import Plan, plan_parallel
 from optlab.sweep.config import RunSpec, SweepConfig
+from optlab.sweep.ranks import Ranks, global_rank
 from optlab.sweep.results import read_json, write_json_atomic
+from optlab.sweep.run_claims import RunClaim, RunClaims
 
 
 @dataclass
@@ -28,13 +33,8 @@ class SweepResult:
     missing: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    elsewhere: list[str] = field(default_factory=list)  # runs another live process held when this one got to them
     phase_seconds: dict[str, float] = field(default_factory=dict)
-
-
-def global_rank() -> int:
-    from lightning.fabric.utilities.rank_zero import rank_zero_only
-
-    return getattr(rank_zero_only, "rank", 0)
 
 
 def say(message: str) -> None:
@@ -50,8 +50,9 @@ def result_path(sweep_dir: Path, spec: RunSpec) -> Path:
     return results_dir(sweep_dir) / f"{spec.run_id}.json"
 
 
-def check_devices(config: SweepConfig) -> None:
-    """Let Lightning judge accelerator, devices and strategy now, before any folder is written."""
+def check_devices(config: SweepConfig):
+    """Let Lightning judge accelerator, devices and strategy now, before any folder is written; returns the
+    probe Trainer, whose strategy knows how the ranks of a multi-process run are started."""
     import lightning as L
 
     cores = os.cpu_count() or 1
@@ -64,14 +65,20 @@ def check_devices(config: SweepConfig) -> None:
     if config.accelerator == "cpu" and isinstance(config.devices, int) and config.devices > cores:
         raise OptlabError(f"--devices {config.devices} on cpu starts {config.devices} training processes but this "
                           f"machine has {cores} cores; use --devices {cores} or fewer")
+    # Its "GPU available" lines would come before a data error's one line; the first run's Trainer prints them.
+    lightning_info = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    level = lightning_info.level
+    lightning_info.setLevel(logging.WARNING)
     try:
-        L.Trainer(accelerator=config.accelerator, devices=config.devices, strategy=config.strategy,
-                  num_nodes=config.num_nodes, precision=config.precision, logger=False,
-                  enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+        return L.Trainer(accelerator=config.accelerator, devices=config.devices, strategy=config.strategy,
+                         num_nodes=config.num_nodes, precision=config.precision, logger=False,
+                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
     except Exception as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise OptlabError(f"cannot run with --accelerator {config.accelerator} --devices {config.devices} "
                           f"--strategy {config.strategy}: {first_line}") from None
+    finally:
+        lightning_info.setLevel(level)
 
 
 def check_writable(folder: Path) -> None:
@@ -89,6 +96,11 @@ def claim_sweep_folder(config: SweepConfig) -> None:
     sweep_dir = config.sweep_dir
     manifest = sweep_dir / "sweep.json"
     if config.restart and sweep_dir.exists():
+        busy = RunClaims(sweep_dir, config.claim_timeout).live_holders()
+        if busy:
+            run_id, holder = next(iter(busy.items()))
+            raise OptlabError(f"--restart would delete {sweep_dir} while other processes train in it ({len(busy)} "
+                              f"run(s), e.g. {run_id} by {holder.describe()}); stop them first, or use a new --name")
         shutil.rmtree(sweep_dir)
     if manifest.is_file():
         recorded = read_json(manifest).get("protocol", {})
@@ -105,20 +117,39 @@ def claim_sweep_folder(config: SweepConfig) -> None:
     write_json_atomic(manifest, {"protocol": config.protocol(), "config": dataclasses.asdict(config)})
 
 
-def prepare(config: SweepConfig):
-    """Validate everything that can fail before writing anything; returns the loaded datamodule."""
+def prepare(config: SweepConfig) -> tuple[CIFAR10DataModule, Ranks]:
+    """Validate everything that can fail before writing anything; returns the loaded datamodule and the ranks.
+
+    Rank 0 alone downloads or unpacks the data and applies --restart; every other rank waits for it (or for
+    its one-line error) before reading the data or the folder.
+    """
     config.validate()
     datamodule = make_datamodule(config)
     config.dataset_source = datamodule.source
-    if global_rank() == 0:
-        datamodule.prepare_data()
+    ranks = Ranks(check_devices(config).strategy)
+    alone = ranks.rank == 0 and not ranks.others_running  # no other rank exists yet: nobody to wait
+    if alone:
+        _prepare_on_rank_zero(config, datamodule)
+    ranks.connect()
+    error = None
+    if ranks.rank == 0 and not alone:
+        try:
+            _prepare_on_rank_zero(config, datamodule)
+        except OptlabError as problem:
+            error = str(problem)
+    error = ranks.broadcast(error)  # the barrier: every rank waits here until rank 0 is done
+    if error:
+        raise OptlabError(error)
+    datamodule.load_arrays()
+    return datamodule, ranks
+
+
+def _prepare_on_rank_zero(config: SweepConfig, datamodule: CIFAR10DataModule) -> None:
+    datamodule.prepare_data()
     datamodule.load_arrays()
     datamodule.resolved_val_size()
-    check_devices(config)
-    if global_rank() == 0:
-        check_writable(Path(config.log_dir))
-        claim_sweep_folder(config)
-    return datamodule
+    check_writable(Path(config.log_dir))
+    claim_sweep_folder(config)
 
 
 def collect(sweep_dir: Path, planned: list[RunSpec] | None = None) -> tuple[list[dict], list[str]]:
@@ -155,14 +186,41 @@ def _take_slot(slots, threads: int, forked: bool) -> None:
     _slot_config = slots.get()
 
 
+def take_run(config: SweepConfig, spec: RunSpec, claims: RunClaims) -> tuple[RunClaim | None, str]:
+    """Claim a run for this process, or say why not: finished meanwhile, or held by a live process."""
+    if result_path(config.sweep_dir, spec).is_file():
+        return None, f"skip {spec.run_id}: finished by another process"
+    claim = claims.take(spec.run_id)
+    if claim is None:
+        holder = claims.holder(spec.run_id)
+        return None, f"leave {spec.run_id}: claimed by {holder.describe() if holder else 'another process'}"
+    if result_path(config.sweep_dir, spec).is_file():  # finished and released just before this claim
+        claim.release()
+        return None, f"skip {spec.run_id}: finished by another process"
+    resuming = (run_dir(config, spec) / "checkpoints" / "last.ckpt").is_file()
+    taken = f" (taken over from {claim.replaced.describe()}, gone)" if claim.replaced else ""
+    return claim, f"{'resume' if resuming else 'run'} {spec.run_id}{taken}"
+
+
+def _save(config: SweepConfig, spec: RunSpec, claim: RunClaim, result: dict | None) -> None:
+    if result is None:
+        return
+    if not claim.refresh():  # this process was judged gone and the run handed on: the result is the new holder's
+        say(f"lost the claim on {spec.run_id} to another process; its result is left to that process")
+        return
+    write_json_atomic(result_path(config.sweep_dir, spec), result)
+
+
 def _run_in_subprocess(spec: RunSpec) -> str:
-    """Worker for --parallel: one run in this worker's slot; writes its own result file."""
+    """Worker for --parallel: one run in this worker's slot, if this sweep can claim it; writes its own result."""
     config = _slot_config
+    claim, message = take_run(config, spec, RunClaims(config.sweep_dir, config.claim_timeout))
+    if claim is None:
+        return message
     datamodule = _shared_datamodule if _shared_datamodule is not None else make_datamodule(config)
-    result = run_one(config, spec, datamodule)
-    if result is not None:
-        write_json_atomic(result_path(config.sweep_dir, spec), result)
-    return spec.run_id
+    with claim:
+        _save(config, spec, claim, run_one(config, spec, datamodule))
+    return f"done {spec.run_id}"
 
 
 def _worker_config(config: SweepConfig, slot: int, plan: Plan) -> SweepConfig:
@@ -188,43 +246,68 @@ def slot_configs(config: SweepConfig, plan: Plan, workers: int) -> list[SweepCon
 
 
 def run_sweep(config: SweepConfig) -> SweepResult:
-    """Run this shard's slice of the grid; finished runs are skipped, interrupted ones resumed."""
+    """Run this shard's slice of the grid; finished runs are skipped, interrupted ones resumed, runs claimed by
+    another live process left to it."""
     started = time.perf_counter()
-    datamodule = prepare(config)
+    datamodule, ranks = prepare(config)
     prepared = time.perf_counter()
     planned = config.shard_runs()
-    done, _ = collect(config.sweep_dir)
-    finished = {result["run_id"] for result in done}
+    finished = ranks.broadcast({result["run_id"] for result in collect(config.sweep_dir)[0]})
     todo = [spec for spec in planned if spec.run_id not in finished]
     skipped = [spec.run_id for spec in planned if spec.run_id in finished]
     for run_id in skipped:
         say(f"skip {run_id}: already finished")
-    failed: dict[str, str] = {}
     plan = plan_parallel(config.parallel, len(todo), config.accelerator, config.devices, config.strategy,
                          config.num_nodes)
     if plan.workers > 1 and len(todo) > 1:
-        failed = _run_parallel(config, todo, plan, datamodule=datamodule)
+        failed, elsewhere = _run_parallel(config, todo, plan, datamodule=datamodule), []
     else:
-        for index, spec in enumerate(todo, 1):
-            resuming = (run_dir(config, spec) / "checkpoints" / "last.ckpt").is_file()
-            say(f"{'resume' if resuming else 'run'} {spec.run_id} ({index}/{len(todo)})")
-            try:
-                result = run_one(config, spec, datamodule)
-            except OptlabError:
-                raise
-            except Exception as error:  # one broken run must not cost the others
-                failed[spec.run_id] = f"{type(error).__name__}: {error}"
-                say(f"run {spec.run_id} failed: {failed[spec.run_id]}")
-                traceback.print_exc(file=sys.stderr)
-                continue
-            if result is not None:
-                write_json_atomic(result_path(config.sweep_dir, spec), result)
+        failed, elsewhere = _run_in_turn(config, todo, datamodule, ranks)
     ran = time.perf_counter()
-    results, missing = collect(config.sweep_dir, config.runs())
-    if global_rank() == 0:
-        write_json_atomic(config.sweep_dir / "results.json", {"runs": results, "missing": missing})
+    results, missing = _write_results_file(config) if ranks.rank == 0 else collect(config.sweep_dir, config.runs())
     phases = {"prepare": prepared - started, "runs": ran - prepared, "collect": time.perf_counter() - ran}
-    return SweepResult(config.sweep_dir, results, missing, failed, skipped, phases)
+    return SweepResult(config.sweep_dir, results, missing, failed, skipped, elsewhere, phases)
+
+
+def _run_in_turn(config: SweepConfig, todo: list[RunSpec], datamodule: CIFAR10DataModule,
+                 ranks: Ranks) -> tuple[dict[str, str], list[str]]:
+    """One run after another in this process; under DDP rank 0 claims and every rank follows its choice."""
+    claims = RunClaims(config.sweep_dir, config.claim_timeout)
+    failed: dict[str, str] = {}
+    elsewhere: list[str] = []
+    for index, spec in enumerate(todo, 1):
+        claim, message = take_run(config, spec, claims) if ranks.rank == 0 else (None, "")
+        go = ranks.broadcast(claim is not None)
+        if not go:
+            say(message)
+            if message.startswith("leave"):
+                elsewhere.append(spec.run_id)
+            continue
+        say(f"{message} ({index}/{len(todo)})")
+        try:
+            result = run_one(config, spec, datamodule)
+            if claim is not None:  # rank 0: the result is saved before the claim goes
+                _save(config, spec, claim, result)
+        except OptlabError:
+            raise
+        except Exception as error:  # one broken run must not cost the others
+            failed[spec.run_id] = f"{type(error).__name__}: {error}"
+            say(f"run {spec.run_id} failed: {failed[spec.run_id]}")
+            traceback.print_exc(file=sys.stderr)
+        finally:
+            if claim is not None:
+                claim.release()
+    return failed, elsewhere
+
+
+def _write_results_file(config: SweepConfig) -> tuple[list[dict], list[str]]:
+    """results.json from every result in the folder. Processes sharing the folder end in any order: a process
+    writes again when a result appeared while it wrote, so the last file written is never missing a run."""
+    while True:
+        results, missing = collect(config.sweep_dir, config.runs())
+        write_json_atomic(config.sweep_dir / "results.json", {"runs": results, "missing": missing})
+        if {r["run_id"] for r in collect(config.sweep_dir)[0]} == {r["run_id"] for r in results}:
+            return results, missing
 
 
 def _start_method(configs: list[SweepConfig]) -> str:
@@ -263,8 +346,8 @@ def _run_parallel(config: SweepConfig, todo: list[RunSpec], plan: Plan, task=_ru
         for future in as_completed(futures):
             spec = futures[future]
             try:
-                future.result()
-                say(f"done {spec.run_id} ({time.perf_counter() - started:.0f} s)")
+                outcome = future.result()
+                say(f"{outcome} ({time.perf_counter() - started:.0f} s)")
             except Exception as error:
                 failed[spec.run_id] = f"{type(error).__name__}: {error}"
                 say(f"run {spec.run_id} failed: {failed[spec.run_id]}")
