@@ -15,7 +15,7 @@ from typing import Any
 from optlab.errors import OptlabError
 from optlab.runner import make_datamodule, run_dir, run_one
 from optlab.sweep.concurrency import Plan, plan_parallel
-from optlab.sweep.config import RunSpec, SweepConfig
+from optlab.sweep.config import PROTOCOL_BEFORE_PROBLEMS, RunSpec, SweepConfig
 from optlab.sweep.results import read_json, write_json_atomic
 
 
@@ -86,7 +86,8 @@ def claim_sweep_folder(config: SweepConfig) -> None:
     if manifest.is_file():
         recorded = read_json(manifest).get("protocol", {})
         differences = [f"{key}: {recorded.get(key)!r} there, {value!r} here"
-                       for key, value in config.protocol().items() if recorded.get(key) != value]
+                       for key, value in config.protocol().items()
+                       if recorded.get(key, PROTOCOL_BEFORE_PROBLEMS.get(key)) != value]
         if differences:
             raise OptlabError(
                 f"{sweep_dir} holds a sweep made with other settings ({'; '.join(differences)}); "
