@@ -1,6 +1,8 @@
 import colorsys
 import dataclasses
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -20,7 +22,7 @@ from optlab.problems import PROBLEMS, get_problem
 from optlab.problems.deepobs_3c3d import DeepOBS3c3d
 from optlab.sweep.config import SweepConfig
 from optlab.sweep.execute import claim_sweep_folder
-from tests.helpers import results, run_script, sweep_args
+from tests.helpers import ROOT, results, run_script, sweep_args
 
 
 def test_unknown_problem_is_one_clear_line():
@@ -186,3 +188,9 @@ def test_a_sweep_on_a_problem_runs_with_its_defaults_and_records_the_problem(tmp
         "deepobs_3c3d", 128, True, "deepobs", 0.002)
     assert run["epochs_run"] == 2  # --max-epochs 2 overrides the problem's 100
     assert json.loads((tmp_path / "d3" / "sweep.json").read_text())["protocol"]["problem"] == "deepobs_3c3d"
+    report = subprocess.run([sys.executable, str(ROOT / "scripts" / "report.py"), str(tmp_path / "d3"), "--reference"],
+                            capture_output=True, text=True, timeout=240, cwd=ROOT)
+    assert report.returncode == 0, report.stderr[-2000:]
+    text = (tmp_path / "d3" / "report.md").read_text()
+    assert "## Published reference" in text and "fig_reference.png" in text
+    assert (tmp_path / "d3" / "fig_reference.png").read_bytes().startswith(b"\x89PNG")
