@@ -76,7 +76,9 @@ def setup_lines(record: SweepRecord) -> list[str]:
     effective = sorted({str(run.get("effective_batch_size")) for run in runs})
     devices = sorted({f"{run.get('accelerator')} ×{run.get('world_size')}" for run in runs})
     kwargs = ", ".join(f"{k}={v}" for k, v in (p.get("optimizer_kwargs") or {}).items()) or "registry defaults"
+    l2 = f", L2 term {p['l2']:g} on the weights" if p.get("l2") else ""
     return [
+        f"- **Problem**: {p.get('problem', 'seed_cnn')}{l2}.",
         f"- **Data**: {source}; validation split: {val}; augmentation: {'on' if p.get('augment') else 'off'}.",
         f"- **Training**: {record.max_epochs} epochs, batch {p.get('batch_size')} per device (effective "
         f"{', '.join(effective)}), precision {p.get('precision')}, schedule {p.get('schedule')}, "
