@@ -37,6 +37,10 @@ class OneLineErrors(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
+# "%(default).0s" prints nothing; it keeps ArgumentDefaultsHelpFormatter from adding "(default: None)".
+PROBLEM_DEFAULT = "(default: the problem's%(default).0s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineErrors(
         prog="sweep.py",
@@ -47,11 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     problem = p.add_argument_group("problem (its defaults fill every protocol flag left unset)")
     problem.add_argument("--problem", dest="problems", nargs="+", default=[DEFAULT_PROBLEM], metavar="NAME",
-                         help="test problem(s): " + "; ".join(f"{name}: {spec.summary}" for name, spec in
-                                                             PROBLEMS.items())
+                         help="test problem(s): " + "; ".join(f"{name}: {spec.summary}".replace("%", "%%")
+                                                             for name, spec in PROBLEMS.items())
                          + ". Several run one sweep each, in <log-dir>/<name>/<problem>, plus a cross-problem summary")
     problem.add_argument("--l2", type=float, default=None,
-                         help="L2 term l2/2·Σw² over weights (not biases) added to the loss (default: the problem's)")
+                         help=f"L2 term l2/2·Σw² over weights (not biases) added to the loss {PROBLEM_DEFAULT}")
     grid = p.add_argument_group("grid")
     grid.add_argument("--optimizers", nargs="+", default=list(DEFAULT_OPTIMIZERS), metavar="NAME",
                       help=f"optimizers to compare; choose from: {', '.join(OPTIMIZERS)}")
@@ -65,12 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--warmup-epochs", type=float, default=0.0, help="linear warmup length, in epochs")
     train = p.add_argument_group("training")
     train.add_argument("--batch-size", type=int, default=None,
-                       help="batch size per device (default: the problem's; seed_cnn: 64)")
+                       help=f"batch size per device {PROBLEM_DEFAULT}; seed_cnn: 64")
     train.add_argument("--max-epochs", type=int, default=None,
-                       help="epochs per run (default: the problem's; seed_cnn: 10)")
+                       help=f"epochs per run {PROBLEM_DEFAULT}; seed_cnn: 10")
     train.add_argument("--target-acc", type=float, default=None,
-                       help="validation accuracy that counts as converged, time-to-target (default: the problem's; "
-                            "seed_cnn: 0.6)")
+                       help=f"validation accuracy that counts as converged, time-to-target {PROBLEM_DEFAULT}; "
+                            "seed_cnn: 0.6")
     train.add_argument("--max-loss", type=float, default=1e3,
                        help="diverged: a non-finite loss, or most losses of a 25-step window above this")
     data = p.add_argument_group("data")
@@ -81,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--val-size", type=int, default=None,
                       help="train images held out for validation (default 5000; 10%% for small sets; 0: none)")
     data.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
-                      help="the problem's training augmentation on or off (default: the problem's; seed_cnn: off, "
-                           "and on means random crop with pad 4 and horizontal flip)")
+                      help=f"the problem's training augmentation on or off {PROBLEM_DEFAULT}; seed_cnn: off, and on "
+                           "means random crop with pad 4 and horizontal flip")
     data.add_argument("--synthetic-size", type=int, default=10_000, help="train images of --dataset synthetic")
     out = p.add_argument_group("output")
     out.add_argument("--name", default="sweep", help="sweep folder name under --log-dir")

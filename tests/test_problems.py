@@ -194,3 +194,9 @@ def test_a_sweep_on_a_problem_runs_with_its_defaults_and_records_the_problem(tmp
     text = (tmp_path / "d3" / "report.md").read_text()
     assert "## Published reference" in text and "fig_reference.png" in text
     assert (tmp_path / "d3" / "fig_reference.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_help_lists_the_problems_and_their_defaults():
+    text = " ".join(build_parser().format_help().split())
+    assert all(name in text for name in PROBLEMS)
+    assert text.count("(default: the problem's)") == 5 and "the problem's) (default: None)" not in text
