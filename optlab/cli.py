@@ -4,13 +4,15 @@ import argparse
 import ast
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from optlab.data.datamodule import DATASETS
 from optlab.errors import OptlabError
 from optlab.optimizers.registry import OPTIMIZERS
+from optlab.problems import DEFAULT_PROBLEM, PROBLEMS
 from optlab.schedules import SCHEDULES
-from optlab.sweep.config import COMPILE_MODES, CUDA_GRAPHS, DEFAULT_OPTIMIZERS, SweepConfig
+from optlab.sweep.config import COMPILE_MODES, CUDA_GRAPHS, DEFAULT_OPTIMIZERS, SweepConfig, problem_configs
 from optlab.sweep.run_claims import DEFAULT_STALE_AFTER
 
 
@@ -37,13 +39,25 @@ class OneLineErrors(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
+# "%(default).0s" prints nothing; it keeps ArgumentDefaultsHelpFormatter from adding "(default: None)".
+PROBLEM_DEFAULT = "(default: the problem's%(default).0s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineErrors(
         prog="sweep.py",
-        description="Train the seed CNN once per optimizer (× learning rate × seed) from identical initial "
-                    "weights and data order; log to TensorBoard; print and save a comparison.",
+        description="Train a test problem's network (the seed CNN by default) once per optimizer (× learning rate "
+                    "× seed) from identical initial weights and data order; log to TensorBoard; print and save a "
+                    "comparison.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    problem = p.add_argument_group("problem (its defaults fill every protocol flag left unset)")
+    problem.add_argument("--problem", dest="problems", nargs="+", default=[DEFAULT_PROBLEM], metavar="NAME",
+                         help="test problem(s): " + "; ".join(f"{name}: {spec.summary}".replace("%", "%%")
+                                                             for name, spec in PROBLEMS.items())
+                         + ". Several run one sweep each, in <log-dir>/<name>/<problem>, plus a cross-problem summary")
+    problem.add_argument("--l2", type=float, default=None,
+                         help=f"L2 term l2/2·Σw² over weights (not biases) added to the loss {PROBLEM_DEFAULT}")
     grid = p.add_argument_group("grid")
     grid.add_argument("--optimizers", nargs="+", default=list(DEFAULT_OPTIMIZERS), metavar="NAME",
                       help=f"optimizers to compare; choose from: {', '.join(OPTIMIZERS)}")
@@ -56,10 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--schedule", default="none", choices=SCHEDULES, help="learning-rate schedule (per step)")
     grid.add_argument("--warmup-epochs", type=float, default=0.0, help="linear warmup length, in epochs")
     train = p.add_argument_group("training")
-    train.add_argument("--batch-size", type=int, default=64, help="batch size per device")
-    train.add_argument("--max-epochs", type=int, default=10, help="epochs per run")
-    train.add_argument("--target-acc", type=float, default=0.6,
-                       help="validation accuracy that counts as converged (time-to-target)")
+    train.add_argument("--batch-size", type=int, default=None,
+                       help=f"batch size per device {PROBLEM_DEFAULT}; seed_cnn: 64")
+    train.add_argument("--max-epochs", type=int, default=None,
+                       help=f"epochs per run {PROBLEM_DEFAULT}; seed_cnn: 10")
+    train.add_argument("--target-acc", type=float, default=None,
+                       help=f"validation accuracy that counts as converged, time-to-target {PROBLEM_DEFAULT}; "
+                            "seed_cnn: 0.6")
     train.add_argument("--max-loss", type=float, default=1e3,
                        help="diverged: a non-finite loss, or most losses of a 25-step window above this")
     data = p.add_argument_group("data")
@@ -69,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="auto: detect from --data-dir; synthetic: small generated data for smoke runs")
     data.add_argument("--val-size", type=int, default=None,
                       help="train images held out for validation (default 5000; 10%% for small sets; 0: none)")
-    data.add_argument("--augment", action="store_true", help="random crop (pad 4) and horizontal flip")
+    data.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                      help=f"the problem's training augmentation on or off {PROBLEM_DEFAULT}; seed_cnn: off, and on "
+                           "means random crop with pad 4 and horizontal flip")
     data.add_argument("--synthetic-size", type=int, default=10_000, help="train images of --dataset synthetic")
     out = p.add_argument_group("output")
     out.add_argument("--name", default="sweep", help="sweep folder name under --log-dir")
@@ -126,20 +145,50 @@ def _devices(text: str) -> Any:
         raise OptlabError(f"--devices must be a count, a list like 0,1, or auto; got {text!r}") from None
 
 
-def config_from_args(args: argparse.Namespace) -> SweepConfig:
+def config_values(args: argparse.Namespace) -> dict[str, Any]:
     values = vars(args).copy()
+    values.pop("problems")
     values["optimizer_kwargs"] = dict(values.pop("optimizer_args"))
     values["devices"] = _devices(values["devices"])
-    return SweepConfig(**values)
+    return values
+
+
+def config_from_args(args: argparse.Namespace) -> SweepConfig:
+    """The sweep of the first --problem (the only one, unless several are given)."""
+    return configs_from_args(args)[0]
+
+
+def configs_from_args(args: argparse.Namespace) -> list[SweepConfig]:
+    """One SweepConfig per --problem."""
+    return problem_configs(config_values(args), args.problems)
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        configs = configs_from_args(args)
+        for config in configs:  # every problem's settings checked before any of them runs
+            config.validate()
+    except OptlabError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    status = 0
+    for config in configs:
+        status = max(status, _sweep_one_problem(config, several=len(configs) > 1))
+        if status == 2 or status == 130:
+            return status
+    if len(configs) > 1:
+        _write_cross_problem_summary(configs)
+    return status
+
+
+def _sweep_one_problem(config: SweepConfig, several: bool) -> int:
     from optlab.report.table import results_table
     from optlab.sweep.execute import run_sweep, say
 
-    args = build_parser().parse_args(argv)
+    if several:
+        say(f"\n== problem {config.problem}: {config.sweep_dir} ==")
     try:
-        config = config_from_args(args)
         outcome = run_sweep(config)
     except OptlabError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -162,6 +211,23 @@ def main(argv: list[str] | None = None) -> int:
               "fix the cause and run the same command to retry them", file=sys.stderr)
         return 1
     return 0
+
+
+def _write_cross_problem_summary(configs: list[SweepConfig]) -> None:
+    from optlab.sweep.execute import global_rank, say
+
+    if global_rank() != 0:
+        return
+    from optlab.report.cross_problem import write_cross_problem_summary
+
+    parent = Path(configs[0].log_dir)
+    try:
+        path = write_cross_problem_summary(parent, [config.problem for config in configs])
+    except (OptlabError, OSError) as error:
+        print(f"error: cross-problem summary not written ({error}); retry with: python scripts/report.py {parent}",
+              file=sys.stderr)
+        return
+    say(f"cross-problem summary: {path}")
 
 
 def _make_report(sweep_dir, config: SweepConfig) -> None:

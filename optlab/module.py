@@ -1,4 +1,4 @@
-"""The LightningModule: the CNN, its metrics, and an optimizer built from its own hyperparameters."""
+"""The LightningModule: the problem's network, its metrics, and an optimizer built from its own hyperparameters."""
 
 from typing import Any
 
@@ -10,12 +10,12 @@ from torchmetrics import MaxMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from optlab.optimizers.registry import build_optimizer, check_optimizer_args
-from optlab.problems.seed_cnn import SeedCNN
+from optlab.problems import DEFAULT_PROBLEM, get_problem
 from optlab.schedules import build_schedule, check_schedule
 
 
 class ImageClassifier(L.LightningModule):
-    """Trains SeedCNN with the optimizer named in its hyperparameters; logs under stable keys."""
+    """Trains the named problem's network with the optimizer named in its hyperparameters; logs under stable keys."""
 
     def __init__(
         self,
@@ -30,15 +30,19 @@ class ImageClassifier(L.LightningModule):
         compile_mode: str = "default",
         fused: bool = False,
         cuda_graphs: str = "off",
+        problem: str = DEFAULT_PROBLEM,
+        l2: float = 0.0,
     ) -> None:
         super().__init__()
         check_optimizer_args(optimizer, lr, optimizer_kwargs)
         check_schedule(schedule, warmup_epochs)
         # logger=False: the sweep logs hyperparameters once, together with the final metrics (HParams tab).
         self.save_hyperparameters(logger=False)
-        self.net = SeedCNN(num_classes)
+        self.net = get_problem(problem).build_network(num_classes)
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
+        # The L2 term's parameters: weights of convs and dense layers, not biases or norm layers (DeepOBS's rule).
+        self._l2_weights = [p for p in self.net.parameters() if p.ndim > 1] if l2 else []
         # validate_args=False: labels are checked once when the data is read, not per batch.
         self.train_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
         self.val_acc = MulticlassAccuracy(num_classes, average="micro", validate_args=False)
@@ -64,6 +68,9 @@ class ImageClassifier(L.LightningModule):
             self._capture_cuda_graphs(images)
         logits = self(images)
         loss = F.cross_entropy(logits, labels)
+        if self._l2_weights:
+            # Added to the loss as DeepOBS adds its regularizer: the optimizer (Adam too) sees its gradient.
+            loss = loss + 0.5 * self.hparams.l2 * torch.stack([w.pow(2).sum() for w in self._l2_weights]).sum()
         # Per step only what costs no host sync and little host time: the metric accumulates; RunMonitor
         # reads the returned loss and logs it as train/loss every few steps.
         self.train_acc.update(logits.detach(), labels)

@@ -17,6 +17,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from optlab.data import CIFAR10DataModule
 from optlab.module import ImageClassifier
 from optlab.monitor import RunMonitor
+from optlab.problems import get_problem
 from optlab.sweep.config import RunSpec, SweepConfig
 from optlab.sweep.results import summarize
 
@@ -28,10 +29,12 @@ for _pattern in (".*does not have many workers.*", ".*log_every_n_steps.*", ".*L
 
 
 def make_datamodule(config: SweepConfig) -> CIFAR10DataModule:
+    problem = get_problem(config.problem)
     return CIFAR10DataModule(
         data_dir=config.data_dir, dataset=config.dataset, batch_size=config.batch_size,
         val_size=config.val_size, augment=config.augment, channels_last=config.channels_last,
-        synthetic_size=config.synthetic_size,
+        synthetic_size=config.synthetic_size, augmentation=problem.augmentation,
+        preprocessing=problem.preprocessing,
     )
 
 
@@ -80,7 +83,7 @@ def build_module(config: SweepConfig, spec: RunSpec, num_classes: int) -> ImageC
         optimizer=spec.optimizer, lr=spec.lr, optimizer_kwargs=config.optimizer_kwargs or None,
         schedule=config.schedule, warmup_epochs=config.warmup_epochs, num_classes=num_classes,
         channels_last=config.channels_last, compile_model=config.compile, compile_mode=config.compile_mode,
-        fused=config.fused, cuda_graphs=config.cuda_graphs,
+        fused=config.fused, cuda_graphs=config.cuda_graphs, problem=config.problem, l2=config.l2,
     )
 
 
@@ -125,6 +128,7 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
     world_size = trainer.world_size
     result = {
         "run_id": spec.run_id,
+        "problem": config.problem,
         "optimizer": spec.optimizer,
         "lr": spec.lr,
         "seed": spec.seed,
@@ -136,6 +140,8 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
         "precision": str(trainer.precision),
         "accelerator": trainer.strategy.root_device.type,
         "augment": config.augment,
+        "augmentation": get_problem(config.problem).augmentation if config.augment else "none",
+        "l2": config.l2,
         "resumed": resumed,
         "initial_weights": initial_weights,
         "status": "diverged" if monitor.diverged else "finished",
@@ -202,7 +208,8 @@ HPARAM_METRICS = ("test_acc", "best_val_acc", "final_val_acc", "generalization_g
 def log_hparams(logger: TensorBoardLogger, config: SweepConfig, spec: RunSpec, result: dict) -> None:
     """One HParams entry per run: its settings beside its final metrics (no placeholder hp_metric)."""
     params = {
-        "optimizer": spec.optimizer, "lr": spec.lr, "seed": spec.seed, "batch_size": config.batch_size,
+        "problem": config.problem, "optimizer": spec.optimizer, "lr": spec.lr, "seed": spec.seed,
+        "batch_size": config.batch_size, "l2": config.l2,
         "world_size": result["world_size"], "effective_batch_size": result["effective_batch_size"],
         "schedule": config.schedule,
         "augment": config.augment, "precision": result["precision"],

@@ -1,4 +1,9 @@
-"""Re-make a sweep's report.md and figures from its saved results: python scripts/report.py <sweep folder>."""
+"""Re-make a sweep's report.md and figures from its saved results: python scripts/report.py <sweep folder>.
+
+A folder of a several-problem sweep (one sweep folder per problem) gets each problem's report and the
+cross-problem summary. --reference overlays the published curves of the sweep's problem; --compare-reference
+OUT writes one comparison over several sweeps of one problem (e.g. one sweep per optimizer) into OUT.
+"""
 
 import argparse
 import sys
@@ -7,22 +12,47 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from optlab.errors import OptlabError  # noqa: E402
+from optlab.report.cross_problem import find_problem_folders, write_cross_problem_summary  # noqa: E402
 from optlab.report.document import write_report  # noqa: E402
 
 
+def make_reports(folders: list[Path], reference: bool, compare_reference: Path | None) -> list[Path]:
+    if compare_reference is not None:
+        from optlab.report.reference import write_reference_comparison
+
+        return [write_reference_comparison(folders, compare_reference)]
+    written = []
+    for folder in folders:
+        problems = [] if (folder / "sweep.json").is_file() else find_problem_folders(folder)
+        if not problems:
+            written.append(write_report(folder, reference=reference))
+            continue
+        written += [write_report(folder / problem) for problem in problems]
+        written.append(write_cross_problem_summary(folder, problems))
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="report.py", description=__doc__)
-    parser.add_argument("sweep_dir", type=Path, help="a sweep folder: <log-dir>/<name> of scripts/sweep.py")
+    parser = argparse.ArgumentParser(prog="report.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sweep_dirs", type=Path, nargs="+", metavar="sweep_dir",
+                        help="a sweep folder: <log-dir>/<name> of scripts/sweep.py")
+    parser.add_argument("--reference", action="store_true",
+                        help="overlay the published reference curves of the sweep's problem (deepobs_3c3d)")
+    parser.add_argument("--compare-reference", type=Path, default=None, metavar="OUT",
+                        help="write reference.md and fig_reference.png into OUT, comparing all given sweeps "
+                             "(one problem) with the published curves")
     args = parser.parse_args(argv)
     try:
-        path = write_report(args.sweep_dir)
+        written = make_reports(args.sweep_dirs, args.reference, args.compare_reference)
     except OptlabError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        print(f"error: cannot write the report into {args.sweep_dir}: {error.strerror or error}", file=sys.stderr)
+        print(f"error: cannot write the report: {error.strerror or error}", file=sys.stderr)
         return 2
-    print(f"report: {path}")
+    for path in written:
+        print(f"report: {path}")
     return 0
 
 

@@ -9,7 +9,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from optlab.data.arrays import ImageArrays
-from optlab.data.batch_transforms import augment, normalize
+from optlab.data.batch_transforms import AUGMENTATIONS, PREPROCESSINGS
 from optlab.data.image_folder import is_image_folder, read_image_folder
 from optlab.data.pickled import ensure_pickled, read_pickled
 from optlab.data.synthetic import make_synthetic
@@ -50,10 +50,14 @@ class CIFAR10DataModule(L.LightningDataModule):
 
     def __init__(self, data_dir: str | Path = "data", dataset: str = "auto", batch_size: int = 64,
                  val_size: int | None = None, augment: bool = False, channels_last: bool = False,
-                 synthetic_size: int = 10_000, seed: int = 0, eval_batch_size: int = 1000) -> None:
+                 synthetic_size: int = 10_000, seed: int = 0, eval_batch_size: int = 1000,
+                 augmentation: str = "crop_flip", preprocessing: str = "half") -> None:
         super().__init__()
         if dataset not in DATASETS:
             raise OptlabError(f"unknown --dataset {dataset!r}; choose from: {', '.join(DATASETS)}")
+        # Chosen by the problem: which pipeline `augment` turns on, and how pixels become network inputs.
+        self._augment_batch = AUGMENTATIONS[augmentation]
+        self._preprocess = PREPROCESSINGS[preprocessing]
         self.data_dir = Path(data_dir)
         self.dataset = dataset
         self.batch_size = batch_size
@@ -156,8 +160,8 @@ class CIFAR10DataModule(L.LightningDataModule):
         images, labels = batch
         trainer = self.trainer
         if self.augment and trainer is not None and trainer.training:
-            images = augment(images, self._augmentation_generator(images.device))
-        images = normalize(images)
+            images = self._augment_batch(images, self._augmentation_generator(images.device))
+        images = self._preprocess(images)
         if self.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         return images, labels

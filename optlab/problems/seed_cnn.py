@@ -2,6 +2,8 @@
 
 from torch import Tensor, nn
 
+from optlab.problems.problem import Problem
+
 
 class SeedCNN(nn.Module):
     """conv 3→32, pool, conv 32→64, pool, fc 4096→512, fc 512→classes (the seed's Answer 8 model)."""
@@ -25,3 +27,15 @@ class SeedCNN(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         # flatten, not view: channels_last activations are not contiguous in NCHW order.
         return self.classifier(self.features(x).flatten(1))
+
+
+PROBLEM = Problem(
+    name="seed_cnn",
+    summary="the seed's 2-conv CNN (2.1 M parameters), the original tutorial's protocol",
+    build_network=SeedCNN,
+    batch_size=64,
+    max_epochs=10,
+    augment=False,
+    target_acc=0.6,
+    source="the seed tutorial: batch 64, 10 epochs, no augmentation, Normalize(0.5, 0.5, 0.5)",
+)

@@ -76,7 +76,9 @@ def setup_lines(record: SweepRecord) -> list[str]:
     effective = sorted({str(run.get("effective_batch_size")) for run in runs})
     devices = sorted({f"{run.get('accelerator')} ×{run.get('world_size')}" for run in runs})
     kwargs = ", ".join(f"{k}={v}" for k, v in (p.get("optimizer_kwargs") or {}).items()) or "registry defaults"
+    l2 = f", L2 term {p['l2']:g} on the weights" if p.get("l2") else ""
     return [
+        f"- **Problem**: {p.get('problem', 'seed_cnn')}{l2}.",
         f"- **Data**: {source}; validation split: {val}; augmentation: {'on' if p.get('augment') else 'off'}.",
         f"- **Training**: {record.max_epochs} epochs, batch {p.get('batch_size')} per device (effective "
         f"{', '.join(effective)}), precision {p.get('precision')}, schedule {p.get('schedule')}, "
@@ -249,12 +251,21 @@ def render_report(record: SweepRecord, choices: dict[str, Choice], claims: list[
     return "\n".join(lines)
 
 
-def write_report(sweep_dir: Path) -> Path:
-    """Write report.md and its figures into the sweep folder; returns the report's path."""
+def write_report(sweep_dir: Path, reference: bool = False) -> Path:
+    """Write report.md and its figures into the sweep folder; returns the report's path.
+
+    reference: also overlay the published curves of the sweep's problem (see report/reference.py).
+    """
     record = load_sweep_record(Path(sweep_dir))
     choices = choose_lrs(record.runs, record.optimizers)
     claims = judge_claims(record, choices)
     figures = write_figures(record, choices)
+    text = render_report(record, choices, claims, figures)
+    if reference:
+        from optlab.report.reference import reference_section
+
+        lines, _ = reference_section(record)
+        text += "\n".join(["", "## Published reference", "", *lines, ""])
     path = record.sweep_dir / REPORT_NAME
-    write_text_atomic(path, render_report(record, choices, claims, figures))
+    write_text_atomic(path, text)
     return path

@@ -8,6 +8,7 @@ from typing import Any
 
 from optlab.errors import OptlabError
 from optlab.optimizers.registry import check_optimizer_args
+from optlab.problems import DEFAULT_PROBLEM, get_problem
 from optlab.schedules import check_schedule
 from optlab.sweep.run_claims import DEFAULT_STALE_AFTER
 
@@ -20,8 +21,10 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 PROTOCOL_FIELDS = (
     "optimizer_kwargs", "schedule", "warmup_epochs", "batch_size", "max_epochs", "dataset_source",
     "val_size", "augment", "precision", "limit_train_batches", "target_acc", "max_loss",
-    "synthetic_size", "channels_last", "fused",
+    "synthetic_size", "channels_last", "fused", "problem", "l2",
 )
+# What protocol fields added later meant in sweep folders recorded before them: those folders stay resumable.
+PROTOCOL_BEFORE_PROBLEMS = {"problem": DEFAULT_PROBLEM, "l2": 0.0}
 
 
 @dataclass(frozen=True)
@@ -47,15 +50,19 @@ class SweepConfig:
     optimizer_kwargs: dict[str, Any] = field(default_factory=dict)
     schedule: str = "none"
     warmup_epochs: float = 0.0
-    batch_size: int = 64
-    max_epochs: int = 10
+    # The problem picks the network; its defaults fill batch_size, max_epochs, augment, target_acc and l2
+    # where they are left None (an explicit value, e.g. from a flag, overrides the problem's).
+    problem: str = DEFAULT_PROBLEM
+    batch_size: int | None = None
+    max_epochs: int | None = None
+    l2: float | None = None
     data_dir: str = "data"
     dataset: str = "auto"
     dataset_source: str = ""  # what `dataset` resolved to; filled in by the sweep
     val_size: int | None = None
-    augment: bool = False
+    augment: bool | None = None
     synthetic_size: int = 10_000
-    target_acc: float = 0.6
+    target_acc: float | None = None
     max_loss: float = 1e3
     name: str = "sweep"
     log_dir: str = "lightning_logs"
@@ -78,6 +85,11 @@ class SweepConfig:
     keep_checkpoints: bool = False
     report: bool = True
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        for key, value in get_problem(self.problem).defaults().items():
+            if getattr(self, key) is None:
+                setattr(self, key, value)
 
     @property
     def sweep_dir(self) -> Path:
@@ -111,6 +123,7 @@ class SweepConfig:
         if len(set(self.optimizers)) != len(self.optimizers) or len(set(self.lrs)) != len(self.lrs) \
                 or len(set(self.seeds)) != len(self.seeds):
             raise OptlabError("--optimizers, --lr and --seeds must not repeat a value")
+        _require(self.l2 >= 0, f"--l2 must be >= 0, got {self.l2}")
         _require(self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}")
         _require(self.max_epochs >= 1, f"--max-epochs must be >= 1, got {self.max_epochs}")
         _require(self.val_size is None or self.val_size >= 0, f"--val-size must be >= 0, got {self.val_size}")
@@ -155,3 +168,18 @@ def parse_shard(text: str) -> tuple[int, int]:
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise OptlabError(message)
+
+
+def problem_configs(values: dict[str, Any], problems: list[str]) -> list[SweepConfig]:
+    """One sweep per problem from the flags' values (None: the problem's default).
+
+    One problem keeps the usual folder, <log-dir>/<name>; several get <log-dir>/<name>/<problem> each.
+    """
+    if not problems:
+        raise OptlabError("--problem needs at least one name")
+    if len(set(problems)) != len(problems):
+        raise OptlabError("--problem must not repeat a name")
+    if len(problems) == 1:
+        return [SweepConfig(**{**values, "problem": problems[0]})]
+    parent = str(Path(values.get("log_dir", "lightning_logs")) / values.get("name", "sweep"))
+    return [SweepConfig(**{**values, "problem": name, "log_dir": parent, "name": name}) for name in problems]

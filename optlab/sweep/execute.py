@@ -18,7 +18,7 @@ from optlab.data import CIFAR10DataModule
 from optlab.errors import OptlabError
 from optlab.runner import make_datamodule, run_dir, run_one
 from optlab.sweep.concurrency import Plan, plan_parallel
-from optlab.sweep.config import RunSpec, SweepConfig
+from optlab.sweep.config import PROTOCOL_BEFORE_PROBLEMS, RunSpec, SweepConfig
 from optlab.sweep.ranks import Ranks, global_rank
 from optlab.sweep.results import read_json, write_json_atomic
 from optlab.sweep.run_claims import RunClaim, RunClaims
@@ -105,7 +105,8 @@ def claim_sweep_folder(config: SweepConfig) -> None:
     if manifest.is_file():
         recorded = read_json(manifest).get("protocol", {})
         differences = [f"{key}: {recorded.get(key)!r} there, {value!r} here"
-                       for key, value in config.protocol().items() if recorded.get(key) != value]
+                       for key, value in config.protocol().items()
+                       if recorded.get(key, PROTOCOL_BEFORE_PROBLEMS.get(key)) != value]
         if differences:
             raise OptlabError(
                 f"{sweep_dir} holds a sweep made with other settings ({'; '.join(differences)}); "
