@@ -7,9 +7,11 @@ from typing import Any
 
 from optlab.data.datamodule import DATASETS
 from optlab.errors import OptlabError
+from optlab.optimizers.families import FAMILIES
 from optlab.optimizers.registry import OPTIMIZERS
 from optlab.schedules import SCHEDULES
 from optlab.sweep.config import COMPILE_MODES, DEFAULT_OPTIMIZERS, SweepConfig
+from optlab.sweep.grid import DEFAULT_LRS, parse_lr_tokens
 
 
 def _number(text: str) -> int | float:
@@ -44,13 +46,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grid = p.add_argument_group("grid")
     grid.add_argument("--optimizers", nargs="+", default=list(DEFAULT_OPTIMIZERS), metavar="NAME",
-                      help=f"optimizers to compare; choose from: {', '.join(OPTIMIZERS)}")
-    grid.add_argument("--lr", "--lrs", dest="lrs", nargs="+", type=float, default=[1e-3], metavar="LR",
-                      help="learning rate(s); several values make a grid, the best chosen on validation")
+                      help=f"optimizers to compare; choose from: {', '.join(OPTIMIZERS)}; or a plug-in: "
+                           "pkg.module:Name or path/to/file.py:Name (README: plug-in optimizers)")
+    grid.add_argument("--lr", "--lrs", dest="lrs", nargs="+", default=["1e-3"], metavar="LR",
+                      help="learning rate(s) for every optimizer; several make a grid, the best chosen on validation. "
+                           "auto: each optimizer's own default range (README); default: each one's default lr; "
+                           "NAME=LR,LR,...: that optimizer's own grid (prodigy's lr is a multiplier of its estimate)")
     grid.add_argument("--seeds", "--seed", dest="seeds", nargs="+", type=int, default=[0], metavar="SEED",
                       help="seed(s): same seed = same initial weights and data order for every optimizer")
     grid.add_argument("--optimizer-args", nargs="*", type=_key_value, default=[], metavar="KEY=VALUE",
-                      help="extra optimizer arguments, e.g. weight_decay=5e-4 betas=0.9,0.99")
+                      help="extra optimizer arguments, e.g. weight_decay=5e-4 (every optimizer that takes it) "
+                           "adam.betas=0.9,0.99 (adam only)")
+    grid.add_argument("--families", nargs="*", type=_key_value, default=[], metavar="NAME=FAMILY",
+                      help=f"declare a plug-in's family for the report: {', '.join(FAMILIES)}")
     grid.add_argument("--schedule", default="none", choices=SCHEDULES, help="learning-rate schedule (per step)")
     grid.add_argument("--warmup-epochs", type=float, default=0.0, help="linear warmup length, in epochs")
     train = p.add_argument_group("training")
@@ -121,6 +129,9 @@ def _devices(text: str) -> Any:
 def config_from_args(args: argparse.Namespace) -> SweepConfig:
     values = vars(args).copy()
     values["optimizer_kwargs"] = dict(values.pop("optimizer_args"))
+    values["families"] = {name: str(family) for name, family in values.pop("families")}
+    shared, values["optimizer_lrs"] = parse_lr_tokens(values["lrs"])
+    values["lrs"] = list(DEFAULT_LRS) if shared is None else shared
     values["devices"] = _devices(values["devices"])
     return SweepConfig(**values)
 

@@ -15,6 +15,7 @@ from optlab.data import CIFAR10DataModule
 from optlab.module import ImageClassifier
 from optlab.monitor import RunMonitor
 from optlab.sweep.config import RunSpec, SweepConfig
+from optlab.sweep.grid import folder_name
 from optlab.sweep.results import summarize
 
 # Lightning hints that do not apply to in-memory tensor batches (workers, tiny logging intervals).
@@ -33,7 +34,7 @@ def make_datamodule(config: SweepConfig) -> CIFAR10DataModule:
 
 
 def run_dir(config: SweepConfig, spec: RunSpec) -> Path:
-    return config.sweep_dir / spec.optimizer / f"lr{spec.lr:g}_seed{spec.seed}"
+    return config.sweep_dir / folder_name(spec.optimizer) / f"lr{spec.lr:g}_seed{spec.seed}"
 
 
 def weights_checksum(module: torch.nn.Module) -> str:
@@ -53,7 +54,7 @@ def _limit(value: float | None) -> int | float | None:
 
 def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_val: bool) -> L.Trainer:
     folder = run_dir(config, spec)
-    logger = TensorBoardLogger(save_dir=str(config.sweep_dir), name=spec.optimizer, version=folder.name,
+    logger = TensorBoardLogger(save_dir=str(config.sweep_dir), name=folder.parent.name, version=folder.name,
                                default_hp_metric=False)
     # checkpoints/last.ckpt, rewritten at the end of each training epoch after RunMonitor has recorded
     # the epoch. (save_last alone writes nothing when save_top_k=0, so the one kept file is named "last".)
@@ -74,7 +75,7 @@ def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_v
 
 def build_module(config: SweepConfig, spec: RunSpec, num_classes: int) -> ImageClassifier:
     return ImageClassifier(
-        optimizer=spec.optimizer, lr=spec.lr, optimizer_kwargs=config.optimizer_kwargs or None,
+        optimizer=spec.optimizer, lr=spec.lr, optimizer_kwargs=config.optimizer_arguments(spec.optimizer) or None,
         schedule=config.schedule, warmup_epochs=config.warmup_epochs, num_classes=num_classes,
         channels_last=config.channels_last, compile_model=config.compile, compile_mode=config.compile_mode,
         fused=config.fused,
@@ -108,9 +109,10 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
     result = {
         "run_id": spec.run_id,
         "optimizer": spec.optimizer,
+        "family": config.family(spec.optimizer),
         "lr": spec.lr,
         "seed": spec.seed,
-        "optimizer_kwargs": config.optimizer_kwargs,
+        "optimizer_kwargs": config.optimizer_arguments(spec.optimizer),
         "schedule": config.schedule,
         "batch_size": config.batch_size,
         "world_size": world_size,
@@ -158,6 +160,7 @@ def train_subset_accuracy(model: ImageClassifier, datamodule: CIFAR10DataModule,
     subset = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))[:count].to(labels.device)
     was_training = model.training
     model.to(labels.device)  # Lightning moves the model back to the CPU when fit ends
+    model.use_evaluation_weights()  # schedule-free optimizers: the averaged weights, as test uses
     model.eval()
     correct = 0
     for chunk in subset.split(datamodule.eval_batch_size):
