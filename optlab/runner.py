@@ -1,6 +1,8 @@
 """One cell of a sweep: one Trainer, fitted (or resumed), tested, summarized."""
 
 import hashlib
+import logging
+import multiprocessing
 import shutil
 import warnings
 from pathlib import Path
@@ -8,9 +10,11 @@ from typing import Any
 
 import lightning as L
 import torch
+import yaml
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 
+from optlab.atomic import write_text_atomic
 from optlab.data import CIFAR10DataModule
 from optlab.module import ImageClassifier
 from optlab.monitor import RunMonitor
@@ -23,6 +27,40 @@ for _pattern in (".*does not have many workers.*", ".*log_every_n_steps.*", ".*L
                  ".*Total length of .* across ranks is zero.*", ".*is an invalid version.*",
                  ".*Checkpoint directory .* exists and is not empty.*"):
     warnings.filterwarnings("ignore", _pattern)
+
+
+class LightningBanner(logging.Filter):
+    """Lightning's per-Trainer info lines (devices, tips, dataloader notes) once per sweep, not once per run.
+
+    Warnings pass untouched. Worker processes of --parallel show none: the sweep process already did.
+    """
+
+    HIDDEN = ("💡 Tip", "Loading `train_dataloader`", "`Trainer.fit` stopped")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+        self.in_worker = multiprocessing.parent_process() is not None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        message = record.getMessage()
+        if self.in_worker or message.startswith(self.HIDDEN) or message in self.seen:
+            return False
+        self.seen.add(message)
+        return True
+
+
+def quiet_lightning_banner() -> None:
+    """Install LightningBanner once on the loggers behind Lightning's rank_zero_info."""
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, LightningBanner) for existing in logger.filters):
+            logger.addFilter(LightningBanner())
+
+
+quiet_lightning_banner()
 
 
 def make_datamodule(config: SweepConfig) -> CIFAR10DataModule:
@@ -176,7 +214,8 @@ HPARAM_METRICS = ("test_acc", "best_val_acc", "final_val_acc", "generalization_g
 def log_hparams(logger: TensorBoardLogger, config: SweepConfig, spec: RunSpec, result: dict) -> None:
     """One HParams entry per run: its settings beside its final metrics (no placeholder hp_metric)."""
     params = {
-        "optimizer": spec.optimizer, "lr": spec.lr, "seed": spec.seed, "batch_size": config.batch_size,
+        "optimizer": spec.optimizer, "family": result["family"], "lr": spec.lr, "seed": spec.seed,
+        "batch_size": config.batch_size,
         "world_size": result["world_size"], "effective_batch_size": result["effective_batch_size"],
         "schedule": config.schedule,
         "augment": config.augment, "precision": result["precision"],
@@ -185,3 +224,26 @@ def log_hparams(logger: TensorBoardLogger, config: SweepConfig, spec: RunSpec, r
     metrics["hp/diverged"] = float(result["diverged"])
     logger.log_hyperparams(params, metrics)
     logger.finalize("success")
+    write_run_hparams(Path(logger.log_dir) / "hparams.yaml", config, spec, result)
+
+
+def _plain(value: Any) -> Any:
+    """Tuples (betas) as lists, so the YAML stays plain."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    return value
+
+
+def write_run_hparams(path: Path, config: SweepConfig, spec: RunSpec, result: dict) -> None:
+    """The run's hyperparameters, replacing the empty file Lightning writes before any are logged."""
+    hparams = {
+        "optimizer": spec.optimizer, "family": result["family"], "lr": spec.lr, "seed": spec.seed,
+        "optimizer_kwargs": result["optimizer_kwargs"], "schedule": config.schedule,
+        "warmup_epochs": config.warmup_epochs, "max_epochs": config.max_epochs, "batch_size": config.batch_size,
+        "effective_batch_size": result["effective_batch_size"], "dataset": config.dataset_source,
+        "val_size": config.val_size, "augment": config.augment, "precision": result["precision"],
+        "limit_train_batches": config.limit_train_batches, "max_loss": config.max_loss,
+    }
+    write_text_atomic(path, yaml.safe_dump(_plain(hparams), sort_keys=False))

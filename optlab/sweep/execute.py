@@ -4,7 +4,6 @@ import dataclasses
 import os
 import shutil
 import sys
-import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from optlab.errors import OptlabError
 from optlab.runner import make_datamodule, run_dir, run_one
 from optlab.sweep.concurrency import Plan, plan_parallel
 from optlab.sweep.config import RunSpec, SweepConfig
+from optlab.sweep.progress import Progress, headline
 from optlab.sweep.results import read_json, write_json_atomic
 
 
@@ -167,6 +167,7 @@ def run_sweep(config: SweepConfig) -> SweepResult:
     if plan.workers > 1 and len(todo) > 1:
         failed = _run_parallel(config, todo, plan)
     else:
+        progress = Progress(len(todo))
         for index, spec in enumerate(todo, 1):
             resuming = (run_dir(config, spec) / "checkpoints" / "last.ckpt").is_file()
             say(f"{'resume' if resuming else 'run'} {spec.run_id} ({index}/{len(todo)})")
@@ -178,9 +179,11 @@ def run_sweep(config: SweepConfig) -> SweepResult:
                 failed[spec.run_id] = f"{type(error).__name__}: {error}"
                 say(f"run {spec.run_id} failed: {failed[spec.run_id]}")
                 traceback.print_exc(file=sys.stderr)
+                progress.count_failed()
                 continue
             if result is not None:
                 write_json_atomic(result_path(config.sweep_dir, spec), result)
+                say(progress.line(spec.run_id, headline(result)))
     results, missing = collect(config.sweep_dir, config.runs())
     if global_rank() == 0:
         write_json_atomic(config.sweep_dir / "results.json", {"runs": results, "missing": missing})
@@ -192,7 +195,7 @@ def _run_parallel(config: SweepConfig, todo: list[RunSpec], plan: Plan) -> dict[
     threads = max(1, (os.cpu_count() or 1) // workers)
     failed: dict[str, str] = {}
     say(f"{len(todo)} runs, {workers} at a time, each in its own process")
-    started = time.perf_counter()
+    progress = Progress(len(todo))
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         futures = {pool.submit(_run_in_subprocess, _worker_config(config, i, plan), spec, threads): spec
                    for i, spec in enumerate(todo)}
@@ -200,8 +203,9 @@ def _run_parallel(config: SweepConfig, todo: list[RunSpec], plan: Plan) -> dict[
             spec = futures[future]
             try:
                 future.result()
-                say(f"done {spec.run_id} ({time.perf_counter() - started:.0f} s)")
+                say(progress.line(spec.run_id, headline(read_json(result_path(config.sweep_dir, spec)))))
             except Exception as error:
                 failed[spec.run_id] = f"{type(error).__name__}: {error}"
                 say(f"run {spec.run_id} failed: {failed[spec.run_id]}")
+                progress.count_failed()
     return failed
