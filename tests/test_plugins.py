@@ -31,10 +31,21 @@ class SignSGD(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()  # Lightning computes the loss and gradients here
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
                     p.add_(p.grad.sign() + group["weight_decay"] * p, alpha=-group["lr"])
+        return loss
+
+
+class NoClosure(SignSGD):
+    @torch.no_grad()
+    def step(self, closure=None):
+        pass
 
 
 def make_adam(params, lr, **kwargs):
@@ -94,6 +105,7 @@ def test_a_factory_and_a_module_path_work_too(plugin_file):
     ("{file}:make_adam", "rejected {'nonsense': 1}"),
     ("no_such_package_xyz.opt:Fast", "no module named 'no_such_package_xyz'"),
     ("torch.optim:", "must look like pkg.module:Name"),
+    ("{file}:NoClosure", "step(closure) must call closure()"),
     ("torch.optim:Muon", "rejected its defaults: Muon only supports 2D parameters"),  # a bias is 1-D
 ])
 def test_a_bad_plugin_is_one_line(plugin_file, target, message):

@@ -174,7 +174,32 @@ def check_optimizer_args(name: str, lr: float, kwargs: dict[str, Any] | None = N
             )
     # Let the optimizer validate values (betas out of range, negative weight decay...) on a dummy layer:
     # a weight matrix and a bias, as every network has.
-    build_optimizer(name, [torch.zeros(2, 2, requires_grad=True), torch.zeros(2, requires_grad=True)], lr, kwargs)
+    params = [torch.zeros(2, 2, requires_grad=True), torch.zeros(2, requires_grad=True)]
+    optimizer = build_optimizer(name, params, lr, kwargs)
+    if is_plugin(name):
+        _check_step_calls_closure(name, optimizer, params)
+
+
+def _check_step_calls_closure(name: str, optimizer: optim.Optimizer, params: list[torch.Tensor]) -> None:
+    """Lightning passes step() a closure that runs forward and backward; an optimizer that ignores it never learns."""
+    called = []
+
+    def closure() -> torch.Tensor:
+        called.append(True)
+        for param in params:
+            param.grad = torch.ones_like(param)
+        return torch.zeros(())
+
+    if callable(getattr(optimizer, "train", None)):
+        optimizer.train()
+    try:
+        optimizer.step(closure)
+    except Exception as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise OptlabError(f"plug-in optimizer {name!r} failed a step on a dummy layer: {first}") from None
+    if not called:
+        raise OptlabError(f"plug-in optimizer {name!r}: step(closure) must call closure() when given one, as "
+                          "torch.optim's optimizers do (Lightning computes the loss and gradients in it)")
 
 
 # Faster implementations whose results on CPU equal torch's default bit for bit (a test checks every
