@@ -12,6 +12,7 @@ from optlab.optimizers.registry import OPTIMIZERS
 from optlab.schedules import SCHEDULES
 from optlab.sweep.config import COMPILE_MODES, DEFAULT_OPTIMIZERS, SweepConfig
 from optlab.sweep.grid import DEFAULT_LRS, parse_lr_tokens
+from optlab.sweep.sweep_file import apply_sweep_file
 
 
 def _number(text: str) -> int | float:
@@ -44,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "weights and data order; log to TensorBoard; print and save a comparison.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    p.add_argument("--config", metavar="YAML", default=None,
+                   help="a sweep file holding any of these settings (keys: the flag names, e.g. max_epochs; see "
+                        "configs/); flags given on the command line override it")
     grid = p.add_argument_group("grid")
     grid.add_argument("--optimizers", nargs="+", default=list(DEFAULT_OPTIMIZERS), metavar="NAME",
                       help=f"optimizers to compare; choose from: {', '.join(OPTIMIZERS)}; or a plug-in: "
@@ -128,6 +132,7 @@ def _devices(text: str) -> Any:
 
 def config_from_args(args: argparse.Namespace) -> SweepConfig:
     values = vars(args).copy()
+    values.pop("config", None)
     values["optimizer_kwargs"] = dict(values.pop("optimizer_args"))
     values["families"] = {name: str(family) for name, family in values.pop("families")}
     shared, values["optimizer_lrs"] = parse_lr_tokens(values["lrs"])
@@ -142,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
+        args = apply_sweep_file(build_parser, args, argv)
         config = config_from_args(args)
         outcome = run_sweep(config)
     except OptlabError as error:
