@@ -5,7 +5,7 @@ import re
 from typing import Any
 
 from optlab.errors import OptlabError
-from optlab.optimizers.registry import accepts_argument, check_lr, optimizer_spec
+from optlab.optimizers.registry import accepted_arguments, accepts_argument, check_lr, optimizer_spec
 
 LR_KEYWORDS = ("auto", "default")  # each optimizer's own lr_grid / its default lr
 DEFAULT_LRS = [1e-3]
@@ -121,6 +121,9 @@ def check_arguments(optimizers: list[str], kwargs: dict[str, Any]) -> None:
                               f"({', '.join(optimizers)})")
     for key in shared:
         if not any(accepts_argument(name, key) for name in optimizers):
+            if len(optimizers) == 1:
+                raise OptlabError(f"optimizer {optimizers[0]!r} takes no argument {key!r}; it takes: "
+                                  f"{', '.join(accepted_arguments(optimizers[0]))}")
             raise OptlabError(f"no optimizer of this sweep takes argument {key!r}; check its spelling, or "
                               "qualify it with the optimizer it is for (NAME.KEY=VALUE)")
 
