@@ -9,11 +9,14 @@ from typing import Any
 
 from optlab.data.datamodule import DATASETS
 from optlab.errors import OptlabError
+from optlab.optimizers.families import FAMILIES
 from optlab.optimizers.registry import OPTIMIZERS
 from optlab.problems import DEFAULT_PROBLEM, PROBLEMS
 from optlab.schedules import SCHEDULES
 from optlab.sweep.config import COMPILE_MODES, CUDA_GRAPHS, DEFAULT_OPTIMIZERS, SweepConfig, problem_configs
+from optlab.sweep.grid import DEFAULT_LRS, parse_lr_tokens
 from optlab.sweep.run_claims import DEFAULT_STALE_AFTER
+from optlab.sweep.sweep_file import apply_sweep_file
 
 
 def _number(text: str) -> int | float:
@@ -51,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "comparison.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    p.add_argument("--config", metavar="YAML", default=None,
+                   help="a sweep file holding any of these settings (keys: the flag names, e.g. max_epochs; see "
+                        "configs/); flags given on the command line override it")
     problem = p.add_argument_group("problem (its defaults fill every protocol flag left unset)")
     problem.add_argument("--problem", dest="problems", nargs="+", default=[DEFAULT_PROBLEM], metavar="NAME",
                          help="test problem(s): " + "; ".join(f"{name}: {spec.summary}".replace("%", "%%")
@@ -60,13 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"L2 term l2/2·Σw² over weights (not biases) added to the loss {PROBLEM_DEFAULT}")
     grid = p.add_argument_group("grid")
     grid.add_argument("--optimizers", nargs="+", default=list(DEFAULT_OPTIMIZERS), metavar="NAME",
-                      help=f"optimizers to compare; choose from: {', '.join(OPTIMIZERS)}")
-    grid.add_argument("--lr", "--lrs", dest="lrs", nargs="+", type=float, default=[1e-3], metavar="LR",
-                      help="learning rate(s); several values make a grid, the best chosen on validation")
+                      help=f"optimizers to compare; choose from: {', '.join(OPTIMIZERS)}; or a plug-in: "
+                           "pkg.module:Name or path/to/file.py:Name (README: plug-in optimizers)")
+    grid.add_argument("--lr", "--lrs", dest="lrs", nargs="+", default=["1e-3"], metavar="LR",
+                      help="learning rate(s) for every optimizer; several make a grid, the best chosen on validation. "
+                           "auto: each optimizer's own default range (README); default: each one's default lr; "
+                           "NAME=LR,LR,...: that optimizer's own grid (prodigy's lr is a multiplier of its estimate)")
     grid.add_argument("--seeds", "--seed", dest="seeds", nargs="+", type=int, default=[0], metavar="SEED",
                       help="seed(s): same seed = same initial weights and data order for every optimizer")
     grid.add_argument("--optimizer-args", nargs="*", type=_key_value, default=[], metavar="KEY=VALUE",
-                      help="extra optimizer arguments, e.g. weight_decay=5e-4 betas=0.9,0.99")
+                      help="extra optimizer arguments, e.g. weight_decay=5e-4 (every optimizer that takes it) "
+                           "adam.betas=0.9,0.99 (adam only)")
+    grid.add_argument("--families", nargs="*", type=_key_value, default=[], metavar="NAME=FAMILY",
+                      help=f"declare a plug-in's family for the report: {', '.join(FAMILIES)}")
     grid.add_argument("--schedule", default="none", choices=SCHEDULES, help="learning-rate schedule (per step)")
     grid.add_argument("--warmup-epochs", type=float, default=0.0, help="linear warmup length, in epochs")
     train = p.add_argument_group("training")
@@ -148,7 +160,11 @@ def _devices(text: str) -> Any:
 def config_values(args: argparse.Namespace) -> dict[str, Any]:
     values = vars(args).copy()
     values.pop("problems")
+    values.pop("config", None)
     values["optimizer_kwargs"] = dict(values.pop("optimizer_args"))
+    values["families"] = {name: str(family) for name, family in values.pop("families")}
+    shared, values["optimizer_lrs"] = parse_lr_tokens(values["lrs"])
+    values["lrs"] = list(DEFAULT_LRS) if shared is None else shared
     values["devices"] = _devices(values["devices"])
     return values
 
@@ -166,6 +182,7 @@ def configs_from_args(args: argparse.Namespace) -> list[SweepConfig]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        args = apply_sweep_file(build_parser, args, argv)
         configs = configs_from_args(args)
         for config in configs:  # every problem's settings checked before any of them runs
             config.validate()

@@ -10,6 +10,7 @@ from torchmetrics import MaxMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from optlab.optimizers.registry import build_optimizer, check_optimizer_args
+from optlab.optimizers.schedule_free import use_evaluation_weights, use_training_weights
 from optlab.problems import DEFAULT_PROBLEM, get_problem
 from optlab.schedules import build_schedule, check_schedule
 
@@ -104,9 +105,37 @@ class ImageClassifier(L.LightningModule):
         self._graphed_shape = images.shape
 
     def on_train_epoch_end(self) -> None:
-        # Runs after RunMonitor's epoch-end hook, which records the same accuracy for the results.
+        # Runs after RunMonitor's epoch-end hook, which records the same accuracy for the results, and before
+        # ModelCheckpoint writes last.ckpt: that file holds the evaluation weights (the optimizer state records
+        # the mode, so a resumed run switches back exactly as an unbroken one does).
         self.log("train/acc", self.train_acc.compute())
         self.train_acc.reset()
+        use_evaluation_weights(self._optimizers())
+
+    # Schedule-free optimizers: train at the interpolated weights, evaluate and checkpoint the averaged ones.
+    # Switching is idempotent, so every entry to training or evaluation simply asks for the weights it needs.
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        use_training_weights(self._optimizers())
+
+    def on_validation_start(self) -> None:
+        use_evaluation_weights(self._optimizers())
+
+    def on_test_start(self) -> None:
+        use_evaluation_weights(self._optimizers())
+
+    def on_predict_start(self) -> None:
+        use_evaluation_weights(self._optimizers())
+
+    def on_fit_end(self) -> None:
+        use_evaluation_weights(self._optimizers())
+
+    def use_evaluation_weights(self) -> None:
+        """For evaluations outside a Trainer loop (the train-subset accuracy)."""
+        use_evaluation_weights(self._optimizers())
+
+    def _optimizers(self) -> list:
+        trainer = self._trainer
+        return list(trainer.optimizers) if trainer is not None else []
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         images, labels = batch

@@ -1,6 +1,8 @@
 """One cell of a sweep: one Trainer, fitted (or resumed), tested, summarized."""
 
 import hashlib
+import logging
+import multiprocessing
 import shutil
 import sys
 import time
@@ -10,15 +12,18 @@ from typing import Any
 
 import lightning as L
 import torch
+import yaml
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
+from optlab.atomic import write_text_atomic
 from optlab.data import CIFAR10DataModule
 from optlab.module import ImageClassifier
 from optlab.monitor import RunMonitor
 from optlab.problems import get_problem
 from optlab.sweep.config import RunSpec, SweepConfig
+from optlab.sweep.grid import folder_name
 from optlab.sweep.results import summarize
 
 # Lightning hints that do not apply to in-memory tensor batches (workers, tiny logging intervals).
@@ -26,6 +31,40 @@ for _pattern in (".*does not have many workers.*", ".*log_every_n_steps.*", ".*L
                  ".*Total length of .* across ranks is zero.*", ".*is an invalid version.*",
                  ".*Checkpoint directory .* exists and is not empty.*"):
     warnings.filterwarnings("ignore", _pattern)
+
+
+class LightningBanner(logging.Filter):
+    """Lightning's per-Trainer info lines (devices, tips, dataloader notes) once per sweep, not once per run.
+
+    Warnings pass untouched. Worker processes of --parallel show none: the sweep process already did.
+    """
+
+    HIDDEN = ("💡 Tip", "Loading `train_dataloader`", "`Trainer.fit` stopped")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+        self.in_worker = multiprocessing.parent_process() is not None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        message = record.getMessage()
+        if self.in_worker or message.startswith(self.HIDDEN) or message in self.seen:
+            return False
+        self.seen.add(message)
+        return True
+
+
+def quiet_lightning_banner() -> None:
+    """Install LightningBanner once on the loggers behind Lightning's rank_zero_info."""
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, LightningBanner) for existing in logger.filters):
+            logger.addFilter(LightningBanner())
+
+
+quiet_lightning_banner()
 
 
 def make_datamodule(config: SweepConfig) -> CIFAR10DataModule:
@@ -39,7 +78,7 @@ def make_datamodule(config: SweepConfig) -> CIFAR10DataModule:
 
 
 def run_dir(config: SweepConfig, spec: RunSpec) -> Path:
-    return config.sweep_dir / spec.optimizer / f"lr{spec.lr:g}_seed{spec.seed}"
+    return config.sweep_dir / folder_name(spec.optimizer) / f"lr{spec.lr:g}_seed{spec.seed}"
 
 
 def weights_checksum(module: torch.nn.Module) -> str:
@@ -59,7 +98,7 @@ def _limit(value: float | None) -> int | float | None:
 
 def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_val: bool) -> L.Trainer:
     folder = run_dir(config, spec)
-    logger = TensorBoardLogger(save_dir=str(config.sweep_dir), name=spec.optimizer, version=folder.name,
+    logger = TensorBoardLogger(save_dir=str(config.sweep_dir), name=folder.parent.name, version=folder.name,
                                default_hp_metric=False)
     # checkpoints/last.ckpt, rewritten at the end of each training epoch after RunMonitor has recorded
     # the epoch. (save_last alone writes nothing when save_top_k=0, so the one kept file is named "last".)
@@ -80,7 +119,7 @@ def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_v
 
 def build_module(config: SweepConfig, spec: RunSpec, num_classes: int) -> ImageClassifier:
     return ImageClassifier(
-        optimizer=spec.optimizer, lr=spec.lr, optimizer_kwargs=config.optimizer_kwargs or None,
+        optimizer=spec.optimizer, lr=spec.lr, optimizer_kwargs=config.optimizer_arguments(spec.optimizer) or None,
         schedule=config.schedule, warmup_epochs=config.warmup_epochs, num_classes=num_classes,
         channels_last=config.channels_last, compile_model=config.compile, compile_mode=config.compile_mode,
         fused=config.fused, cuda_graphs=config.cuda_graphs, problem=config.problem, l2=config.l2,
@@ -130,9 +169,10 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
         "run_id": spec.run_id,
         "problem": config.problem,
         "optimizer": spec.optimizer,
+        "family": config.family(spec.optimizer),
         "lr": spec.lr,
         "seed": spec.seed,
-        "optimizer_kwargs": config.optimizer_kwargs,
+        "optimizer_kwargs": config.optimizer_arguments(spec.optimizer),
         "schedule": config.schedule,
         "batch_size": config.batch_size,
         "world_size": world_size,
@@ -193,6 +233,7 @@ def train_subset_accuracy(model: ImageClassifier, datamodule: CIFAR10DataModule,
     subset = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))[:count].to(labels.device)
     was_training = model.training
     model.to(labels.device)  # Lightning moves the model back to the CPU when fit ends
+    model.use_evaluation_weights()  # schedule-free optimizers: the averaged weights, as test uses
     model.eval()
     correct = 0
     for chunk in subset.split(datamodule.eval_batch_size):
@@ -208,8 +249,8 @@ HPARAM_METRICS = ("test_acc", "best_val_acc", "final_val_acc", "generalization_g
 def log_hparams(logger: TensorBoardLogger, config: SweepConfig, spec: RunSpec, result: dict) -> None:
     """One HParams entry per run: its settings beside its final metrics (no placeholder hp_metric)."""
     params = {
-        "problem": config.problem, "optimizer": spec.optimizer, "lr": spec.lr, "seed": spec.seed,
-        "batch_size": config.batch_size, "l2": config.l2,
+        "problem": config.problem, "optimizer": spec.optimizer, "family": result["family"], "lr": spec.lr,
+        "seed": spec.seed, "batch_size": config.batch_size, "l2": config.l2,
         "world_size": result["world_size"], "effective_batch_size": result["effective_batch_size"],
         "schedule": config.schedule,
         "augment": config.augment, "precision": result["precision"],
@@ -218,3 +259,26 @@ def log_hparams(logger: TensorBoardLogger, config: SweepConfig, spec: RunSpec, r
     metrics["hp/diverged"] = float(result["diverged"])
     logger.log_hyperparams(params, metrics)
     logger.finalize("success")
+    write_run_hparams(Path(logger.log_dir) / "hparams.yaml", config, spec, result)
+
+
+def _plain(value: Any) -> Any:
+    """Tuples (betas) as lists, so the YAML stays plain."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    return value
+
+
+def write_run_hparams(path: Path, config: SweepConfig, spec: RunSpec, result: dict) -> None:
+    """The run's hyperparameters, replacing the empty file Lightning writes before any are logged."""
+    hparams = {
+        "optimizer": spec.optimizer, "family": result["family"], "lr": spec.lr, "seed": spec.seed,
+        "optimizer_kwargs": result["optimizer_kwargs"], "schedule": config.schedule,
+        "warmup_epochs": config.warmup_epochs, "max_epochs": config.max_epochs, "batch_size": config.batch_size,
+        "effective_batch_size": result["effective_batch_size"], "dataset": config.dataset_source,
+        "val_size": config.val_size, "augment": config.augment, "precision": result["precision"],
+        "limit_train_batches": config.limit_train_batches, "max_loss": config.max_loss,
+    }
+    write_text_atomic(path, yaml.safe_dump(_plain(hparams), sort_keys=False))

@@ -56,7 +56,8 @@ def _read(path: Path) -> Any:
 
 def planned_run_ids(config: dict[str, Any]) -> list[str]:
     """The grid sweep.json records (its latest invocation), in the sweep's own order."""
-    return [RunSpec(o, lr, s).run_id for o in config.get("optimizers", []) for lr in config.get("lrs", [])
+    grids = config.get("optimizer_lrs") or {}  # optimizers with their own lr grid (--lrs auto, NAME=...)
+    return [RunSpec(o, lr, s).run_id for o in config.get("optimizers", []) for lr in grids.get(o, config.get("lrs", []))
             for s in config.get("seeds", [])]
 
 

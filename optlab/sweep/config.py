@@ -1,15 +1,15 @@
 """What a sweep is: its grid (optimizers × lrs × seeds), its protocol, and how it is executed."""
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from optlab.errors import OptlabError
-from optlab.optimizers.registry import check_optimizer_args
+from optlab.optimizers.registry import check_optimizer_args, optimizer_family
 from optlab.problems import DEFAULT_PROBLEM, get_problem
 from optlab.schedules import check_schedule
+from optlab.sweep.grid import arguments_for, check_arguments, folder_name, lr_choice, resolve_lr_grids
 from optlab.sweep.run_claims import DEFAULT_STALE_AFTER
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop")
@@ -37,7 +37,7 @@ class RunSpec:
 
     @property
     def run_id(self) -> str:
-        return f"{self.optimizer}_lr{self.lr:g}_seed{self.seed}"
+        return f"{folder_name(self.optimizer)}_lr{self.lr:g}_seed{self.seed}"
 
 
 @dataclass
@@ -45,9 +45,13 @@ class SweepConfig:
     """Every setting of a sweep, validated before anything is written."""
 
     optimizers: list[str] = field(default_factory=lambda: list(DEFAULT_OPTIMIZERS))
-    lrs: list[float] = field(default_factory=lambda: [1e-3])
+    lrs: list[float] | str = field(default_factory=lambda: [1e-3])  # "auto"/"default" until validate() resolves
     seeds: list[int] = field(default_factory=lambda: [0])
+    # Keys "KEY" go to every optimizer that takes KEY, "NAME.KEY" to optimizer NAME only.
     optimizer_kwargs: dict[str, Any] = field(default_factory=dict)
+    # Per-optimizer grids and declared families: optimizers named here use their own lrs, not `lrs`.
+    optimizer_lrs: dict[str, Any] = field(default_factory=dict)
+    families: dict[str, str] = field(default_factory=dict)
     schedule: str = "none"
     warmup_epochs: float = 0.0
     # The problem picks the network; its defaults fill batch_size, max_epochs, augment, target_acc and l2
@@ -95,9 +99,20 @@ class SweepConfig:
     def sweep_dir(self) -> Path:
         return Path(self.log_dir) / self.name
 
+    def lr_grid(self, optimizer: str) -> list[float]:
+        """The lrs this optimizer runs: its own grid, else the plain list."""
+        return list(self.optimizer_lrs.get(optimizer, self.lrs))
+
+    def optimizer_arguments(self, optimizer: str) -> dict[str, Any]:
+        """The keyword arguments this optimizer's runs get (see optimizer_kwargs)."""
+        return arguments_for(optimizer, self.optimizer_kwargs)
+
+    def family(self, optimizer: str) -> str:
+        return optimizer_family(optimizer, self.families)
+
     def runs(self) -> list[RunSpec]:
         """The whole grid, in a fixed order (shards and resumes rely on it)."""
-        return [RunSpec(o, lr, s) for o in self.optimizers for lr in self.lrs for s in self.seeds]
+        return [RunSpec(o, lr, s) for o in self.optimizers for lr in self.lr_grid(o) for s in self.seeds]
 
     def shard_runs(self) -> list[RunSpec]:
         """This shard's disjoint slice of the grid: every N-th run starting at K-1."""
@@ -112,18 +127,11 @@ class SweepConfig:
         """One clear error for the first bad setting; called before any file is touched."""
         if not self.optimizers:
             raise OptlabError("--optimizers needs at least one name")
-        if not self.lrs:
-            raise OptlabError("--lr needs at least one value")
-        for lr in self.lrs:
-            if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-                raise OptlabError(f"learning rate must be a number > 0, got {lr!r}")
-        for name in self.optimizers:
-            check_optimizer_args(name, self.lrs[0], self.optimizer_kwargs)
-        check_schedule(self.schedule, self.warmup_epochs)
-        if len(set(self.optimizers)) != len(self.optimizers) or len(set(self.lrs)) != len(self.lrs) \
-                or len(set(self.seeds)) != len(self.seeds):
+        if len(set(self.optimizers)) != len(self.optimizers) or len(set(self.seeds)) != len(self.seeds):
             raise OptlabError("--optimizers, --lr and --seeds must not repeat a value")
         _require(self.l2 >= 0, f"--l2 must be >= 0, got {self.l2}")
+        self._resolve_grid()
+        check_schedule(self.schedule, self.warmup_epochs)
         _require(self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}")
         _require(self.max_epochs >= 1, f"--max-epochs must be >= 1, got {self.max_epochs}")
         _require(self.val_size is None or self.val_size >= 0, f"--val-size must be >= 0, got {self.val_size}")
@@ -152,6 +160,28 @@ class SweepConfig:
                      "--cuda-graphs trains one device per run; use it without --strategy and --num-nodes")
         if self.parallel != "auto" and self.parallel > 1 and self.strategy not in ("auto", "single_device"):
             raise OptlabError("--parallel runs whole Trainers side by side; use it without --strategy")
+
+
+    def _resolve_grid(self) -> None:
+        """lrs keywords to numbers, per-optimizer grids and arguments checked (resolved values are what sweep.json
+        records)."""
+        shared = self.lrs if isinstance(self.lrs, str) else lr_choice(list(self.lrs), "--lrs") if self.lrs else []
+        own = {name: lr_choice(values, f"lrs of {name}") for name, values in self.optimizer_lrs.items()}
+        self.lrs, self.optimizer_lrs = resolve_lr_grids(self.optimizers, shared, own)
+        folders = [folder_name(name) for name in self.optimizers]
+        if len(set(folders)) != len(folders):
+            raise OptlabError(f"two optimizers share a folder name ({', '.join(self.optimizers)}); rename a plug-in")
+        check_arguments(self.optimizers, self.optimizer_kwargs)
+        for name in self.optimizers:
+            grid = self.lr_grid(name)
+            if not grid:
+                raise OptlabError(f"no learning rate for {name!r}; give --lrs values, auto, or {name}=LR,LR")
+            check_optimizer_args(name, grid[0], self.optimizer_arguments(name))
+        for name in self.families:
+            if name not in self.optimizers:
+                raise OptlabError(f"--families names {name!r}, which is not in --optimizers")
+        for name in self.optimizers:
+            self.family(name)
 
 
 def parse_shard(text: str) -> tuple[int, int]:

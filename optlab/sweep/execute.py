@@ -19,6 +19,7 @@ from optlab.errors import OptlabError
 from optlab.runner import make_datamodule, run_dir, run_one
 from optlab.sweep.concurrency import Plan, plan_parallel
 from optlab.sweep.config import PROTOCOL_BEFORE_PROBLEMS, RunSpec, SweepConfig
+from optlab.sweep.progress import Progress, headline
 from optlab.sweep.ranks import Ranks, global_rank
 from optlab.sweep.results import read_json, write_json_atomic
 from optlab.sweep.run_claims import RunClaim, RunClaims
@@ -276,6 +277,7 @@ def _run_in_turn(config: SweepConfig, todo: list[RunSpec], datamodule: CIFAR10Da
     claims = RunClaims(config.sweep_dir, config.claim_timeout)
     failed: dict[str, str] = {}
     elsewhere: list[str] = []
+    progress = Progress(len(todo))
     for index, spec in enumerate(todo, 1):
         claim, message = take_run(config, spec, claims) if ranks.rank == 0 else (None, "")
         go = ranks.broadcast(claim is not None)
@@ -289,12 +291,15 @@ def _run_in_turn(config: SweepConfig, todo: list[RunSpec], datamodule: CIFAR10Da
             result = run_one(config, spec, datamodule)
             if claim is not None:  # rank 0: the result is saved before the claim goes
                 _save(config, spec, claim, result)
+            if result is not None:
+                say(progress.line(spec.run_id, headline(result)))
         except OptlabError:
             raise
         except Exception as error:  # one broken run must not cost the others
             failed[spec.run_id] = f"{type(error).__name__}: {error}"
             say(f"run {spec.run_id} failed: {failed[spec.run_id]}")
             traceback.print_exc(file=sys.stderr)
+            progress.count_failed()
         finally:
             if claim is not None:
                 claim.release()
@@ -333,7 +338,7 @@ def _run_parallel(config: SweepConfig, todo: list[RunSpec], plan: Plan, task=_ru
     where = ", ".join(f"{sum(tuple(c.devices) == d for c in configs)} on GPU {d[0]}"
                       for d in dict.fromkeys(tuple(c.devices) for c in configs if c.accelerator == "gpu"))
     say(f"{len(todo)} runs, {workers} at a time, each in its own process" + (f" ({where})" if where else ""))
-    started = time.perf_counter()
+    progress = Progress(len(todo))
     global _shared_datamodule
     context = get_context(_start_method(configs))
     forked = context.get_start_method() == "fork"
@@ -348,8 +353,13 @@ def _run_parallel(config: SweepConfig, todo: list[RunSpec], plan: Plan, task=_ru
             spec = futures[future]
             try:
                 outcome = future.result()
-                say(f"{outcome} ({time.perf_counter() - started:.0f} s)")
+                finished = result_path(config.sweep_dir, spec)
+                if outcome.startswith("done") and finished.is_file():
+                    say(progress.line(spec.run_id, headline(read_json(finished))))
+                else:
+                    say(outcome)
             except Exception as error:
                 failed[spec.run_id] = f"{type(error).__name__}: {error}"
                 say(f"run {spec.run_id} failed: {failed[spec.run_id]}")
+                progress.count_failed()
     return failed

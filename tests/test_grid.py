@@ -1,0 +1,67 @@
+"""A grid per optimizer: --lrs auto / default / NAME=..., and --optimizer-args qualified by optimizer."""
+
+import pytest
+
+from optlab.cli import build_parser, config_from_args
+from optlab.errors import OptlabError
+from optlab.optimizers.registry import OPTIMIZERS
+from optlab.sweep.config import SweepConfig
+from optlab.sweep.grid import folder_name
+
+
+def resolved(*flags: str) -> SweepConfig:
+    config = config_from_args(build_parser().parse_args(["--dataset", "synthetic", *flags]))
+    config.validate()
+    return config
+
+
+def test_auto_gives_each_optimizer_its_own_range_and_a_plain_list_still_applies_to_all():
+    config = resolved("--optimizers", "sgd", "adam", "muon", "--lrs", "auto")
+    for name in ("sgd", "adam", "muon"):
+        assert config.lr_grid(name) == list(OPTIMIZERS[name].lr_grid)
+    assert [(r.optimizer, r.lr) for r in config.runs()][:2] == [("sgd", 0.01), ("sgd", 0.03)]
+    plain = resolved("--optimizers", "sgd", "adam", "--lrs", "1e-3", "1e-2")
+    assert plain.lr_grid("sgd") == plain.lr_grid("adam") == [1e-3, 1e-2] and plain.optimizer_lrs == {}
+
+
+def test_named_grids_override_the_shared_choice():
+    config = resolved("--optimizers", "sgd", "adam", "prodigy", "--lrs", "adam=1e-4,3e-4", "sgd=auto", "default")
+    assert config.lr_grid("adam") == [1e-4, 3e-4]
+    assert config.lr_grid("sgd") == list(OPTIMIZERS["sgd"].lr_grid)
+    assert config.lr_grid("prodigy") == [1.0]
+    only_named = resolved("--optimizers", "sgd", "adam", "--lrs", "adam=1e-4")
+    assert only_named.lr_grid("sgd") == [1e-3] and only_named.lr_grid("adam") == [1e-4]
+    assert len(only_named.runs()) == 2
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--optimizers", "adam", "--lrs", "adamw=1e-3"], "gives lrs for 'adamw', which is not in --optimizers"),
+    (["--optimizers", "adam", "--lrs", "auto", "1e-3"], "takes one choice for all optimizers"),
+    (["--optimizers", "adam", "--lrs", "adam=fast"], "'fast' is not a number"),
+    (["--optimizers", "adam", "--lrs", "adam=-1"], "learning rate must be a number > 0"),
+    (["--optimizers", "adam", "--lrs", "adam=1e-3,1e-3"], "repeat a value"),
+    (["--optimizers", "sgd", "momentum", "--optimizer-args", "betas=0.9"], "no optimizer of this sweep takes argument"),
+    (["--optimizers", "sgd", "--optimizer-args", "betas=0.9"], "'sgd' takes no argument 'betas'; it takes: momentum"),
+    (["--optimizers", "sgd", "--optimizer-args", "adam.betas=0.9,0.99"], "qualifies 'adam', which is not in"),
+    (["--optimizers", "sgd", "adam", "--optimizer-args", "sgd.betas=0.9,0.99"], "'sgd' takes no argument 'betas'"),
+    (["--optimizers", "adam", "--families", "sgd=adaptive"], "--families names 'sgd', which is not in"),
+    (["--optimizers", "adam", "--families", "adam=fast"], "declares family 'fast'; choose from"),
+])
+def test_bad_grids_and_arguments_are_one_line(flags, message):
+    with pytest.raises(OptlabError) as error:
+        resolved(*flags)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_unqualified_arguments_go_to_every_optimizer_that_takes_them_and_qualified_ones_to_one():
+    config = resolved("--optimizers", "sgd", "adam", "lion", "--optimizer-args", "betas=0.9,0.99",
+                      "weight_decay=5e-4", "adam.eps=1e-6", "sgd.momentum=0.5")
+    assert config.optimizer_arguments("sgd") == {"weight_decay": 5e-4, "momentum": 0.5}
+    assert config.optimizer_arguments("adam") == {"betas": (0.9, 0.99), "weight_decay": 5e-4, "eps": 1e-6}
+    assert config.optimizer_arguments("lion") == {"betas": (0.9, 0.99), "weight_decay": 5e-4}
+
+
+def test_plugin_names_become_safe_folder_names():
+    assert folder_name("adam") == "adam" and folder_name("schedulefree_adamw") == "schedulefree_adamw"
+    assert folder_name("./opts/my_opt.py:MyOpt") == "opts-my_opt.py-MyOpt"
+    assert folder_name("my_pkg.opts:Fast") == "my_pkg.opts-Fast"
