@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-epochs", type=int, default=10, help="epochs per run")
     train.add_argument("--target-acc", type=float, default=0.6,
                        help="validation accuracy that counts as converged (time-to-target)")
+    train.add_argument("--val-every", type=float, default=1.0, metavar="FRACTION",
+                       help="validate every this fraction of an epoch (Lightning's val_check_interval); finer "
+                            "checks resolve time-to-target finer, at the cost of more validation passes")
     train.add_argument("--max-loss", type=float, default=1e3,
                        help="diverged: a non-finite loss, or most losses of a 25-step window above this")
     data = p.add_argument_group("data")

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from optlab.report.formatting import DASH, lr_text, mib, num_spread, pct_spread, points_spread
-from optlab.report.selection import Cell, Choice, ranked_by_val, steps_per_epoch, target_time
+from optlab.report.selection import Cell, Choice, ranked_by_val
 from optlab.report.stats import Spread, seed_noise, spread
 from optlab.report.sweep_record import SweepRecord
+from optlab.report.target import steps_per_epoch, target_time
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 ADAPTIVE = ("adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "radam")
@@ -110,7 +111,7 @@ class ClaimJudge:
 
     def _convergence(self, fast: Cell, slow: Cell) -> Finding:
         budget = self.record.max_epochs
-        a, b = target_time(fast, budget, self.epoch_steps), target_time(slow, budget, self.epoch_steps)
+        a, b = target_time(fast.runs, budget, self.epoch_steps), target_time(slow.runs, budget, self.epoch_steps)
         label_a, label_b = f"{fast.optimizer} (lr {lr_text(fast.lr)})", f"{slow.optimizer} (lr {lr_text(slow.lr)})"
         if a.reached or b.reached:
             noise = seed_noise(a.steps, b.steps)

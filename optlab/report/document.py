@@ -14,8 +14,9 @@ from optlab.report.claims import CONVERGENCE_RULE, Claim, judge_claims
 from optlab.report.findings import findings
 from optlab.report.formatting import DASH, lr_text, mib, num_spread, pct, pct_spread, points_spread
 from optlab.report.plots import write_figures
-from optlab.report.selection import Cell, Choice, choose_lrs, group_cells, steps_per_epoch, target_time
+from optlab.report.selection import Cell, Choice, choose_lrs, group_cells
 from optlab.report.sweep_record import SweepRecord, load_sweep_record
+from optlab.report.target import steps_per_epoch, target_time
 
 REPORT_NAME = "report.md"
 DATASETS = {"cifar10": "CIFAR-10", "imagefolder": "image folder", "synthetic": "synthetic (generated) images"}
@@ -116,7 +117,7 @@ def summary_row(record: SweepRecord, choice: Choice, epoch_steps: dict[int, int]
     cell = choice.chosen
     if cell is None:
         return (choice.optimizer, f"none ({choice.reason})", *([DASH] * (len(SUMMARY_HEADER) - 2)))
-    reached = target_time(cell, record.max_epochs, epoch_steps) if record.has_validation else None
+    reached = target_time(cell.runs, record.max_epochs, epoch_steps) if record.has_validation else None
     val = pct_spread(cell.val) if record.has_validation else DASH
     return (
         choice.optimizer, lr_text(cell.lr), str(len(cell.runs)), val,
@@ -152,7 +153,7 @@ def summary_lines(record: SweepRecord, choices: dict[str, Choice]) -> list[str]:
 
 
 def cell_row(record: SweepRecord, cell: Cell, chosen: bool, epoch_steps: dict[int, int]) -> tuple[str, ...]:
-    reached = target_time(cell, record.max_epochs, epoch_steps) if record.has_validation else None
+    reached = target_time(cell.runs, record.max_epochs, epoch_steps) if record.has_validation else None
     return (
         cell.optimizer, lr_text(cell.lr), str(len(cell.runs)), pct_spread(cell.val) if record.has_validation else DASH,
         pct_spread(cell.metric("best_val_acc")), pct_spread(cell.metric("test_acc")),

@@ -5,9 +5,10 @@ trace it back.
 """
 
 from optlab.report.formatting import lr_text, num_spread, pct_spread, points_spread
-from optlab.report.selection import Cell, Choice, TargetTime, ranked_by_val, steps_per_epoch, target_time
+from optlab.report.selection import Cell, Choice, ranked_by_val
 from optlab.report.stats import seed_noise
 from optlab.report.sweep_record import SweepRecord
+from optlab.report.target import TargetTime, steps_per_epoch, target_time
 
 
 def _name(cell: Cell) -> str:
@@ -28,7 +29,7 @@ def target_sentences(record: SweepRecord, choices: dict[str, Choice]) -> list[st
     if not record.has_validation or not cells:
         return []
     epoch_steps = steps_per_epoch(record.runs)
-    times: dict[str, TargetTime] = {cell.optimizer: target_time(cell, record.max_epochs, epoch_steps)
+    times: dict[str, TargetTime] = {cell.optimizer: target_time(cell.runs, record.max_epochs, epoch_steps)
                                     for cell in cells}
     reached = [cell for cell in cells if times[cell.optimizer].reached]
     target = f"{100 * record.target_acc:g}% val target"

@@ -7,7 +7,7 @@ from typing import Any
 
 from optlab.errors import OptlabError
 from optlab.report.selection import has_validation
-from optlab.sweep.config import RunSpec
+from optlab.sweep.grid import grid_order, run_id
 
 
 @dataclass
@@ -56,8 +56,8 @@ def _read(path: Path) -> Any:
 
 def planned_run_ids(config: dict[str, Any]) -> list[str]:
     """The grid sweep.json records (its latest invocation), in the sweep's own order."""
-    return [RunSpec(o, lr, s).run_id for o in config.get("optimizers", []) for lr in config.get("lrs", [])
-            for s in config.get("seeds", [])]
+    return [run_id(*cell) for cell in grid_order(config.get("optimizers", []), config.get("lrs", []),
+                                                 config.get("seeds", []))]
 
 
 def load_runs(sweep_dir: Path) -> tuple[list[dict], list[str]]:

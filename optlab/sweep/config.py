@@ -9,6 +9,7 @@ from typing import Any
 from optlab.errors import OptlabError
 from optlab.optimizers.registry import check_optimizer_args
 from optlab.schedules import check_schedule
+from optlab.sweep.grid import grid_order, run_id
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop")
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")  # torch.compile's
@@ -18,8 +19,10 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 PROTOCOL_FIELDS = (
     "optimizer_kwargs", "schedule", "warmup_epochs", "batch_size", "max_epochs", "dataset_source",
     "val_size", "augment", "precision", "limit_train_batches", "target_acc", "max_loss",
-    "synthetic_size", "channels_last", "fused",
+    "synthetic_size", "channels_last", "fused", "val_every",
 )
+# Protocol fields added later, with the value a folder made before them was run with.
+PROTOCOL_DEFAULTS = {"val_every": 1.0}
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class RunSpec:
 
     @property
     def run_id(self) -> str:
-        return f"{self.optimizer}_lr{self.lr:g}_seed{self.seed}"
+        return run_id(self.optimizer, self.lr, self.seed)
 
 
 @dataclass
@@ -54,6 +57,7 @@ class SweepConfig:
     augment: bool = False
     synthetic_size: int = 10_000
     target_acc: float = 0.6
+    val_every: float = 1.0
     max_loss: float = 1e3
     name: str = "sweep"
     log_dir: str = "lightning_logs"
@@ -79,8 +83,8 @@ class SweepConfig:
         return Path(self.log_dir) / self.name
 
     def runs(self) -> list[RunSpec]:
-        """The whole grid, in a fixed order (shards and resumes rely on it)."""
-        return [RunSpec(o, lr, s) for o in self.optimizers for lr in self.lrs for s in self.seeds]
+        """The whole grid in a fixed order (shards rely on it): optimizers interleaved, see grid_order."""
+        return [RunSpec(*cell) for cell in grid_order(self.optimizers, self.lrs, self.seeds)]
 
     def shard_runs(self) -> list[RunSpec]:
         """This shard's disjoint slice of the grid: every N-th run starting at K-1."""
@@ -110,6 +114,7 @@ class SweepConfig:
         _require(self.max_epochs >= 1, f"--max-epochs must be >= 1, got {self.max_epochs}")
         _require(self.val_size is None or self.val_size >= 0, f"--val-size must be >= 0, got {self.val_size}")
         _require(0 < self.target_acc <= 1, f"--target-acc must be in (0, 1], got {self.target_acc}")
+        _require(0 < self.val_every <= 1, f"--val-every must be a fraction of an epoch in (0, 1], got {self.val_every}")
         _require(self.parallel == "auto" or (isinstance(self.parallel, int) and self.parallel >= 1),
                  f"--parallel must be a count >= 1 or auto, got {self.parallel!r}")
         _require(self.num_nodes >= 1, f"--num-nodes must be >= 1, got {self.num_nodes}")

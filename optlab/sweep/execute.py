@@ -15,7 +15,7 @@ from typing import Any
 from optlab.errors import OptlabError
 from optlab.runner import make_datamodule, run_dir, run_one
 from optlab.sweep.concurrency import Plan, plan_parallel
-from optlab.sweep.config import RunSpec, SweepConfig
+from optlab.sweep.config import PROTOCOL_DEFAULTS, RunSpec, SweepConfig
 from optlab.sweep.results import read_json, write_json_atomic
 
 
@@ -84,7 +84,7 @@ def claim_sweep_folder(config: SweepConfig) -> None:
     if config.restart and sweep_dir.exists():
         shutil.rmtree(sweep_dir)
     if manifest.is_file():
-        recorded = read_json(manifest).get("protocol", {})
+        recorded = {**PROTOCOL_DEFAULTS, **read_json(manifest).get("protocol", {})}
         differences = [f"{key}: {recorded.get(key)!r} there, {value!r} here"
                        for key, value in config.protocol().items() if recorded.get(key) != value]
         if differences:
