@@ -4,11 +4,21 @@ Every number in a sentence is one the summary or per-lr table shows, formatted t
 trace it back.
 """
 
-from optlab.report.formatting import lr_text, num_spread, pct_spread, points_spread
+from optlab.report.claims import by_seed, timing_conditions
+from optlab.report.formatting import lr_text, num_spread, paired_text, pct_spread, points_spread
 from optlab.report.selection import Cell, Choice, ranked_by_val
-from optlab.report.stats import seed_noise
+from optlab.report.stats import LEVEL, Paired, paired
 from optlab.report.sweep_record import SweepRecord
 from optlab.report.target import TargetTime, steps_per_epoch, target_time
+
+
+def clear_text(pairs: Paired) -> str:
+    """Whether a single paired comparison is a clear difference (its 95% interval excludes 0)."""
+    if not pairs.enough:
+        return "inconclusive: needs at least 3 seeds"
+    if pairs.p_value is not None and pairs.p_value < LEVEL:
+        return "a clear difference"
+    return "not a clear difference (the interval includes 0)"
 
 
 def _name(cell: Cell) -> str:
@@ -43,7 +53,11 @@ def target_sentences(record: SweepRecord, choices: dict[str, Choice]) -> list[st
     sentences = [f"Fewest steps to the {target}: {_name(first[0])}, {_target_text(times[first[0].optimizer])}"
                  f"{tied} (a seed that missed counts as the full budget)."]
     quickest = min(reached, key=lambda cell: times[cell.optimizer].seconds.mean or float("inf"))
-    if quickest not in first:
+    conditions = {timing_conditions(run) for cell in cells for run in cell.runs}
+    if len(conditions) > 1:
+        sentences.append("Training seconds are not compared: these runs were made under different devices, "
+                         "precisions or numbers of concurrent runs.")
+    elif quickest not in first:
         sentences.append(f"In training seconds {_name(quickest)} was first: "
                          f"{_target_text(times[quickest.optimizer])}.")
     never = [cell.optimizer for cell in cells if not times[cell.optimizer].reached]
@@ -59,20 +73,15 @@ def generalization_sentences(choices: dict[str, Choice]) -> list[str]:
     ranked = sorted(cells, key=lambda cell: cell.metric("test_acc").mean, reverse=True)
     best, second = ranked[0], ranked[1]
     a, b = best.metric("test_acc"), second.metric("test_acc")
-    lead = a.mean - b.mean
-    noise = seed_noise(a, b)
-    if lead < 5e-4:
+    test_acc = lambda run: run.get("test_acc")  # noqa: E731
+    lead = paired(by_seed(best, test_acc), by_seed(second, test_acc))
+    if lead.tie or (lead.mean is not None and abs(lead.mean) < 5e-4):
         sentences = [f"Highest test accuracy at the chosen lr: {_name(best)} at {pct_spread(a)}, level "
                      f"with {_name(second)} at {pct_spread(b)}."]
     else:
-        if noise is None:
-            size = "with one seed there is no spread to compare it with"
-        elif lead > noise:
-            size = f"more than the larger seed std ({100 * noise:.1f} pts)"
-        else:
-            size = f"within the larger seed std ({100 * noise:.1f} pts), so not a clear win"
         sentences = [f"Highest test accuracy at the chosen lr: {_name(best)} at {pct_spread(a)}, ahead of "
-                     f"{_name(second)} at {pct_spread(b)} by {100 * lead:.1f} pts, {size}."]
+                     f"{_name(second)} at {pct_spread(b)}; paired by seed {paired_text(lead, ' pts', 100)}: "
+                     f"{clear_text(lead)}."]
     gaps = [cell for cell in cells if cell.metric("generalization_gap").n]
     if len(gaps) > 1:
         gaps.sort(key=lambda cell: cell.metric("generalization_gap").mean)
