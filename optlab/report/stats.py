@@ -81,7 +81,7 @@ def t_two_sided_p(t: float, df: int) -> float:
     return _regularized_beta(df / 2.0, 0.5, df / (df + t * t))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def t_quantile(probability: float, df: int) -> float:
     """The t value below which `probability` of Student's t(df) lies (0.5 < probability < 1), by bisection."""
     low, high = 0.0, 1.0
