@@ -129,12 +129,16 @@ def config_from_args(args: argparse.Namespace) -> SweepConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from optlab.report.stats import MIN_SEEDS
     from optlab.report.table import results_table
     from optlab.sweep.execute import run_sweep, say
 
     args = build_parser().parse_args(argv)
     try:
         config = config_from_args(args)
+        if len(config.optimizers) > 1 and len(config.seeds) < MIN_SEEDS:
+            say(f"warning: {len(config.seeds)} seed(s): the report needs at least {MIN_SEEDS} paired seeds to call "
+                f"any difference between optimizers; add --seeds, e.g. --seeds 0 1 2")
         outcome = run_sweep(config)
     except OptlabError as error:
         print(f"error: {error}", file=sys.stderr)

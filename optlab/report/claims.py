@@ -58,6 +58,7 @@ class Comparison:
     scale: float = 1.0
     digits: int = 1
     note: str = ""
+    over: str = "seeds"
 
 
 def why_not(pairs: Paired) -> str | None:
@@ -84,8 +85,8 @@ def decide(comparisons: list[Comparison]) -> list[Finding]:
             else:
                 reason = "inconclusive: the interval includes 0"
         holm_text = f", Holm p {p:.3g}" if corrected and p is not None else ""
-        text = (f"{comparison.label}: {paired_text(pairs, comparison.unit, comparison.scale, comparison.digits)}"
-                f"{holm_text}{comparison.note}: {reason}")
+        shown = paired_text(pairs, comparison.unit, comparison.scale, comparison.digits, comparison.over)
+        text = f"{comparison.label}: {shown}{holm_text}{comparison.note}: {reason}"
         found.append(Finding(text, verdict))
     return found
 
@@ -283,7 +284,7 @@ class ClaimJudge:
                 pairs = paired({k: base[k].get("images_per_second") for k in same},
                                {k: mine[k].get("images_per_second") for k in same})
                 comparisons.append(Comparison(f"sgd minus {name}, images/s", pairs, " images/s", digits=0,
-                                              note=note))
+                                              note=note, over="(lr, seed) pairs"))
         findings = decide(comparisons)
         return Claim("d2", statement, rule, overall(findings, missing), tuple(findings), tuple(missing))
 

@@ -4,12 +4,12 @@ Every number in a sentence is one the summary or per-lr table shows, formatted t
 trace it back.
 """
 
-from optlab.report.claims import by_seed, timing_conditions
+from optlab.report.claims import by_seed, check_interval_steps, timing_conditions
 from optlab.report.formatting import lr_text, num_spread, paired_text, pct_spread, points_spread
 from optlab.report.selection import Cell, Choice, ranked_by_val
 from optlab.report.stats import LEVEL, Paired, paired
 from optlab.report.sweep_record import SweepRecord
-from optlab.report.target import TargetTime, steps_per_epoch, target_time
+from optlab.report.target import TargetTime, run_target_steps, steps_per_epoch, target_time
 
 
 def clear_text(pairs: Paired) -> str:
@@ -52,6 +52,13 @@ def target_sentences(record: SweepRecord, choices: dict[str, Choice]) -> list[st
     tied = "".join(f"; tied with {_name(cell)}: {_target_text(times[cell.optimizer])}" for cell in first[1:])
     sentences = [f"Fewest steps to the {target}: {_name(first[0])}, {_target_text(times[first[0].optimizer])}"
                  f"{tied} (a seed that missed counts as the full budget)."]
+    others = sorted((cell for cell in cells if cell not in first), key=lambda cell: times[cell.optimizer].steps.mean)
+    if not tied and others:
+        runner_up, steps = others[0], lambda run: run_target_steps(run, record.max_epochs, epoch_steps)[0]  # noqa: E731
+        interval = check_interval_steps([*first[0].runs, *runner_up.runs], epoch_steps)
+        lead = paired(by_seed(runner_up, steps), by_seed(first[0], steps), resolution=interval)
+        sentences.append(f"Steps saved over the next, {_name(runner_up)}: {paired_text(lead, ' steps', digits=0)}"
+                         f"{f' (coarse: checked every {interval:g} steps)' if interval else ''}: {clear_text(lead)}.")
     quickest = min(reached, key=lambda cell: times[cell.optimizer].seconds.mean or float("inf"))
     conditions = {timing_conditions(run) for cell in cells for run in cell.runs}
     if len(conditions) > 1:

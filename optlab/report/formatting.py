@@ -41,7 +41,7 @@ def mib(value: float | None) -> str:
     return DASH if value is None else f"{value / 2**20:.2f} MiB"
 
 
-def paired_text(pairs: Paired, unit: str, scale: float = 1.0, digits: int = 1) -> str:
+def paired_text(pairs: Paired, unit: str, scale: float = 1.0, digits: int = 1, over: str = "seeds") -> str:
     """'+8.1 pts [95% CI +5.2, +11.0], d_z 4.1, ahead in 3/3 seeds, p 0.012'."""
     if pairs.mean is None:
         return "no paired seeds"
@@ -51,7 +51,7 @@ def paired_text(pairs: Paired, unit: str, scale: float = 1.0, digits: int = 1) -
         text += f" [95% CI {scale * low:+.{digits}f}, {scale * high:+.{digits}f}]"
     if pairs.effect_size is not None:
         text += f", d_z {pairs.effect_size:.1f}"
-    text += f", ahead in {pairs.wins}/{pairs.n} seeds"
+    text += f", ahead in {pairs.wins}/{pairs.n} {over}"
     if pairs.wins + pairs.losses < pairs.n:
         text += f" ({pairs.n - pairs.wins - pairs.losses} tied)"
     if pairs.p_value is not None:
