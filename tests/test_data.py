@@ -153,3 +153,10 @@ def test_train_and_test_with_different_classes_are_refused(image_dir):
     (image_dir / "test" / "truck").rename(image_dir / "test" / "lorry")
     with pytest.raises(OptlabError, match="both must hold the same class folders"):
         loaded(image_dir)
+
+
+def test_a_class_folder_without_images_is_named(image_dir):
+    for image in (image_dir / "train" / "frog").iterdir():
+        image.unlink()
+    with pytest.raises(OptlabError, match=r"without images \(frog\)"):
+        loaded(image_dir)
