@@ -12,8 +12,8 @@ from optlab.cli import main
 common = ["--dataset", "synthetic", "--synthetic-size", "2400", "--batch-size", "1024", "--max-epochs", "1",
           "--limit-train-batches", "2", "--accelerator", "cpu", "--no-report", "--no-progress-bar",
           "--log-dir", sys.argv[1], "--lr", "1e-3"]
-assert main([*common, "--name", "first", "--optimizers", "sgd", "adam", "adagrad"]) == 0
-assert main([*common, "--name", "last", "--optimizers", "adam", "adagrad", "sgd"]) == 0
+assert main([*common, "--name", "first", "--optimizers", "sgd", "adam"]) == 0
+assert main([*common, "--name", "last", "--optimizers", "adam", "sgd"]) == 0
 """
 
 
@@ -23,7 +23,7 @@ def run_peak(log_dir, name: str) -> int:
 
 def test_the_same_run_first_and_last_in_a_process_reports_the_same_peak_memory(tmp_path):
     done = subprocess.run([sys.executable, "-c", TWO_SWEEPS, str(tmp_path)], capture_output=True, text=True,
-                          timeout=300, cwd=ROOT)
+                          timeout=900, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     first, last = run_peak(tmp_path, "first"), run_peak(tmp_path, "last")
     assert first > 2**20 and last > 2**20
