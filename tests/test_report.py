@@ -334,3 +334,19 @@ def test_diverged_run_renders_and_is_shown_as_diverged(tmp_path):
     assert run["status"].startswith("diverged at step")
     for name in FIGURES.values():
         assert (tmp_path / "boom" / name).read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_pairwise_table_shows_every_pair_with_its_paired_difference(tmp_path):
+    tests = {"sgd": (0.50, 0.52, 0.55), "momentum": (0.60, 0.61, 0.66), "adam": (0.61, 0.60, 0.66)}
+    runs = [fake_run(name, 1e-2, seed, val=0.7, test=acc[seed]) for name, acc in tests.items() for seed in (0, 1, 2)]
+    report = write_report(write_sweep(tmp_path / "pairs", runs)).read_text()
+    rows = {(row["A"].split()[0], row["B"].split()[0]): row for row in table(report, "Pairwise comparison")}
+    assert set(rows) == {("sgd", "momentum"), ("sgd", "adam"), ("momentum", "adam")}
+    for (a, b), row in rows.items():
+        differences = [x - y for x, y in zip(tests[a], tests[b])]
+        assert numbers(row["Δ test acc, A − B (paired by seed)"])[0] == pytest.approx(
+            100 * statistics.fmean(differences), abs=0.051)
+        assert row["A ahead in"] == f"{sum(d > 0 for d in differences)}/3 seeds"
+    assert rows["sgd", "momentum"]["verdict"] == "momentum ahead"  # -10, -9, -11 points
+    assert rows["momentum", "adam"]["verdict"] == "not a clear difference"  # -1, +1, 0
+    assert (tmp_path / "pairs" / "fig_pairwise.png").read_bytes()[:8] == PNG_SIGNATURE
