@@ -13,6 +13,7 @@ import lightning as L
 import torch
 from lightning.pytorch.trainer.states import TrainerFn
 
+from optlab.data.batch_transforms import normalize
 from optlab.optimizers.registry import optimizer_state_bytes
 
 
@@ -64,16 +65,19 @@ def _warm_up(trainer: L.Trainer, pl_module: L.LightningModule) -> None:
     """One training and one evaluation step of a throwaway copy, so one-time process costs are paid before the
     baseline: oneDNN's kernel caches and scratch space, lazily imported code. Otherwise whichever run comes first
     in a process carries them (tens of MiB for the seed CNN). The copy leaves the run's weights, gradients and
-    random streams untouched (zero inputs draw no random numbers)."""
+    random streams untouched (zero inputs, no augmentation: no random numbers drawn)."""
     datamodule = trainer.datamodule
     train_set = getattr(datamodule, "train_set", None)
-    if train_set is None:
-        return
+    sizes = [getattr(datamodule, name, None) for name in ("batch_size", "eval_batch_size")]
+    if train_set is None or None in sizes:
+        return  # a datamodule of another shape: its first run carries the one-time costs
     network = copy.deepcopy(pl_module)
-    for size in (datamodule.batch_size, datamodule.eval_batch_size):
-        images = torch.zeros_like(train_set.images[:min(size, len(train_set))])
-        inputs, _ = datamodule.on_after_batch_transfer((images, train_set.labels[:len(images)]), 0)
-        if size == datamodule.batch_size:
+    for size in sizes:
+        # Not through the datamodule's batch hook: with --augment it would draw from the run's crop/flip stream.
+        inputs = normalize(torch.zeros_like(train_set.images[:min(size, len(train_set))]))
+        if getattr(datamodule, "channels_last", False):
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        if size == sizes[0]:
             network(inputs).float().sum().backward()
             _warm_up_optimizer(trainer, network)
         else:
