@@ -9,7 +9,7 @@ from tests.helpers import ROOT
 TWO_SWEEPS = """
 import json, sys
 from optlab.cli import main
-common = ["--dataset", "synthetic", "--synthetic-size", "2400", "--batch-size", "1024", "--max-epochs", "1",
+common = ["--dataset", "synthetic", "--synthetic-size", "1200", "--batch-size", "1024", "--max-epochs", "1",
           "--limit-train-batches", "2", "--accelerator", "cpu", "--no-report", "--no-progress-bar",
           "--log-dir", sys.argv[1], "--lr", "1e-3"]
 assert main([*common, "--name", "first", "--optimizers", "sgd", "adam"]) == 0

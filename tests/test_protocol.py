@@ -121,3 +121,13 @@ def test_train_accuracy_of_the_gap_equals_an_independent_bf16_evaluation_of_the_
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         predicted = model(normalize(data.train_set.images[subset])).argmax(1)
     assert run["final_train_acc"] == int((predicted == data.train_set.labels[subset]).sum()) / len(subset)
+
+
+def test_a_multi_optimizer_sweep_with_fewer_than_three_seeds_is_warned_up_front(tmp_path, capsys):
+    # --max-epochs 0 stops the sweep right after the warning, before anything is trained or written.
+    assert main(sweep_args(tmp_path, "few", "--optimizers", "sgd", "adam", "--seeds", "0", "1",
+                           "--max-epochs", "0")) == 2
+    assert "warning: 2 seed(s)" in capsys.readouterr().out
+    assert main(sweep_args(tmp_path, "enough", "--optimizers", "sgd", "adam", "--seeds", "0", "1", "2",
+                           "--max-epochs", "0")) == 2
+    assert "warning" not in capsys.readouterr().out
