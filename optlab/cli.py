@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--target-acc", type=float, default=None,
                        help=f"validation accuracy that counts as converged, time-to-target {PROBLEM_DEFAULT}; "
                             "seed_cnn: 0.6")
+    train.add_argument("--val-every", type=float, default=1.0, metavar="FRACTION",
+                       help="validate every this fraction of an epoch (Lightning's val_check_interval); finer "
+                            "checks resolve time-to-target finer, at the cost of more validation passes")
     train.add_argument("--max-loss", type=float, default=1e3,
                        help="diverged: a non-finite loss, or most losses of a 25-step window above this")
     data = p.add_argument_group("data")
@@ -189,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     except OptlabError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    _warn_few_seeds(configs[0])
     status = 0
     for config in configs:
         status = max(status, _sweep_one_problem(config, several=len(configs) > 1))
@@ -197,6 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     if len(configs) > 1:
         _write_cross_problem_summary(configs)
     return status
+
+
+def _warn_few_seeds(config: SweepConfig) -> None:
+    from optlab.report.stats import MIN_SEEDS
+    from optlab.sweep.execute import say
+
+    if len(config.optimizers) > 1 and len(config.seeds) < MIN_SEEDS:
+        say(f"warning: {len(config.seeds)} seed(s): the report needs at least {MIN_SEEDS} paired seeds to call "
+            f"any difference between optimizers; add --seeds, e.g. --seeds 0 1 2")
 
 
 def _sweep_one_problem(config: SweepConfig, several: bool) -> int:

@@ -1,5 +1,8 @@
 """A callback that watches a run: step losses, divergence, training time and memory, per-epoch records."""
 
+import copy
+import ctypes
+import gc
 import math
 import os
 import resource
@@ -8,7 +11,9 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.trainer.states import TrainerFn
 
+from optlab.data.batch_transforms import normalize
 from optlab.optimizers.registry import optimizer_state_bytes
 
 
@@ -19,6 +24,78 @@ def _rss_bytes() -> int:
             return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _peak_rss_bytes() -> int | None:
+    """The process's resident high-water mark since the last reset (Linux VmHWM), or None where unknown."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    """Restart the high-water mark at the current resident size (Linux >= 4.0); False where not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _release_freed_memory() -> None:
+    """Return memory an earlier run freed to the OS, so a run starts from the same state wherever it falls.
+
+    Without it, glibc keeps freed blocks (the previous run's model, optimizer, logger) mapped, and a later run
+    reuses them: its resident memory then grows less than the same run made first.
+    """
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _warm_up(trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    """One training and one evaluation step of a throwaway copy, so one-time process costs are paid before the
+    baseline: oneDNN's kernel caches and scratch space, lazily imported code. Otherwise whichever run comes first
+    in a process carries them (tens of MiB for the seed CNN). The copy leaves the run's weights, gradients and
+    random streams untouched (zero inputs, no augmentation: no random numbers drawn)."""
+    datamodule = trainer.datamodule
+    train_set = getattr(datamodule, "train_set", None)
+    sizes = [getattr(datamodule, name, None) for name in ("batch_size", "eval_batch_size")]
+    if train_set is None or None in sizes:
+        return  # a datamodule of another shape: its first run carries the one-time costs
+    network = copy.deepcopy(pl_module)
+    for size in sizes:
+        # Not through the datamodule's batch hook: with --augment it would draw from the run's crop/flip stream.
+        inputs = normalize(torch.zeros_like(train_set.images[:min(size, len(train_set))]))
+        if getattr(datamodule, "channels_last", False):
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+        if size == sizes[0]:
+            network(inputs).float().sum().backward()
+            _warm_up_optimizer(trainer, network)
+        else:
+            with torch.no_grad():
+                network(inputs)
+    del network
+
+
+def _warm_up_optimizer(trainer: L.Trainer, network: torch.nn.Module) -> None:
+    """One step of a twin of the run's optimizer on the copy: its first step imports and builds what it uses."""
+    optimizer = trainer.optimizers[0] if trainer.optimizers else None
+    if optimizer is None:
+        return
+    try:
+        twin = type(optimizer)(network.parameters(), **optimizer.defaults)
+        twin.step()
+    except (TypeError, ValueError, RuntimeError, KeyError):
+        pass  # an optimizer that cannot be rebuilt from its defaults: its first run carries the one-time cost
 
 
 def divergence_index(losses: list[float], max_loss: float) -> int | None:
@@ -46,16 +123,20 @@ class RunMonitor(L.Callback):
         # Everything below is saved in checkpoints, so a resumed run keeps its history.
         self.step_losses: list[float] = []
         self.epochs: list[dict[str, Any]] = []
+        self.val_checks: list[dict[str, Any]] = []
         self.train_seconds = 0.0
         self.train_images = 0
         self.diverged_step: int | None = None
         self.last_finite_loss: float | None = None
         self.peak_memory_bytes = 0
+        self.run_peak_memory_bytes = 0
         self.optimizer_state_bytes = 0
         # This attempt only (not checkpointed): where the wall-clock of fit went.
         self.attempt_train_seconds = 0.0
         self.validation_seconds = 0.0
         self._validation_start: float | None = None
+        self._memory_baseline = 0
+        self._peak_resets = False
 
     @property
     def diverged(self) -> bool:
@@ -65,19 +146,28 @@ class RunMonitor(L.Callback):
         return {
             "step_losses": self.step_losses,
             "epochs": self.epochs,
+            "val_checks": self.val_checks,
             "train_seconds": self.train_seconds,
             "train_images": self.train_images,
             "diverged_step": self.diverged_step,
             "last_finite_loss": self.last_finite_loss,
             "peak_memory_bytes": self.peak_memory_bytes,
+            "run_peak_memory_bytes": self.run_peak_memory_bytes,
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.__dict__.update(state_dict)
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """The baseline a run's own memory is measured from: taken after the data is in place, before training."""
         if trainer.strategy.root_device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(trainer.strategy.root_device)
+            self._memory_baseline = 0
+            return
+        _warm_up(trainer, pl_module)
+        _release_freed_memory()
+        self._memory_baseline = _rss_bytes()
+        self._peak_resets = _reset_peak_rss()
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._sync(trainer)
@@ -104,7 +194,7 @@ class RunMonitor(L.Callback):
         first_step = len(self.step_losses)
         self.step_losses.extend(losses)
         self._log_step_losses(trainer, first_step, losses)
-        self.peak_memory_bytes = max(self.peak_memory_bytes, self._memory(trainer))
+        self._record_memory(trainer)
         if not self.diverged:
             bad = divergence_index(losses, self.max_loss)
             if bad is not None:
@@ -132,7 +222,14 @@ class RunMonitor(L.Callback):
         device = trainer.strategy.root_device
         if device.type == "cuda":
             return torch.cuda.max_memory_allocated(device)
-        return _rss_bytes()
+        peak = _peak_rss_bytes() if self._peak_resets else None
+        return max(peak or 0, _rss_bytes())
+
+    def _record_memory(self, trainer: L.Trainer) -> None:
+        """Process peak (as before) and this run's own peak: its growth over the baseline taken at its start."""
+        memory = self._memory(trainer)
+        self.peak_memory_bytes = max(self.peak_memory_bytes, memory)
+        self.run_peak_memory_bytes = max(self.run_peak_memory_bytes, memory - self._memory_baseline)
 
     def _sync(self, trainer: L.Trainer) -> None:
         if trainer.strategy.root_device.type == "cuda":
@@ -153,10 +250,23 @@ class RunMonitor(L.Callback):
             self._validation_start = time.perf_counter()
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Every validation during fit, with where it happened: time to target is resolved to these checks."""
         if self._validation_start is not None:
             self._sync(trainer)
             self.validation_seconds += time.perf_counter() - self._validation_start
             self._validation_start = None
+        if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:
+            return
+        metrics = trainer.callback_metrics
+        batches = trainer.num_training_batches
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.completed
+        check = {"epoch": round(trainer.current_epoch + (done / batches if batches else 1.0), 4),
+                 "step": trainer.global_step, "train_seconds": self.train_seconds}
+        for key, name in (("val/loss", "val_loss"), ("val/acc", "val_acc")):
+            if key in metrics:
+                check[name] = float(metrics[key])
+        self.val_checks.append(check)
+        self._epoch_start = time.perf_counter()  # training resumes after a check inside the epoch
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._end_training_time(trainer)
@@ -185,4 +295,4 @@ class RunMonitor(L.Callback):
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._flush(trainer)
         self.optimizer_state_bytes = optimizer_state_bytes(trainer.optimizers[0])
-        self.peak_memory_bytes = max(self.peak_memory_bytes, self._memory(trainer))
+        self._record_memory(trainer)

@@ -24,7 +24,7 @@ from optlab.monitor import RunMonitor
 from optlab.problems import get_problem
 from optlab.sweep.config import RunSpec, SweepConfig
 from optlab.sweep.grid import folder_name
-from optlab.sweep.results import summarize
+from optlab.sweep.results import check_world_size, summarize
 
 # Lightning hints that do not apply to in-memory tensor batches (workers, tiny logging intervals).
 for _pattern in (".*does not have many workers.*", ".*log_every_n_steps.*", ".*LeafSpec.*",
@@ -112,7 +112,8 @@ def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_v
         max_epochs=config.max_epochs, accelerator=config.accelerator, devices=config.devices,
         strategy=config.strategy, num_nodes=config.num_nodes, precision=config.precision,
         limit_train_batches=_limit(config.limit_train_batches),
-        limit_val_batches=None if has_val else 0, logger=logger, callbacks=callbacks,
+        limit_val_batches=None if has_val else 0, val_check_interval=config.val_every,
+        logger=logger, callbacks=callbacks,
         num_sanity_val_steps=0, enable_model_summary=False, enable_progress_bar=config.progress,
     )
 
@@ -153,12 +154,13 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
     monitor = RunMonitor(max_loss=config.max_loss)
     val_size = datamodule.resolved_val_size()
     trainer = build_trainer(config, spec, monitor, val_size > 0)
+    check_world_size(config.sweep_dir, trainer.world_size)
     last = run_dir(config, spec) / "checkpoints" / "last.ckpt"
     resumed = last.is_file() and checkpoint_loads(last)
     fit_started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=str(last) if resumed else None, weights_only=True)
     fit_ended = time.perf_counter()
-    final_train_acc = train_subset_accuracy(model, datamodule)
+    final_train_acc = train_subset_accuracy(model, datamodule, trainer)
     subset_ended = time.perf_counter()
     test = trainer.test(model, datamodule=datamodule, verbose=False)[0]
     test_ended = time.perf_counter()
@@ -196,8 +198,13 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
         "peak_memory_bytes": monitor.peak_memory_bytes,
         "peak_memory_kind": "cuda_max_allocated" if trainer.strategy.root_device.type == "cuda" else "process_rss",
         "concurrent_runs": config.concurrent_runs,
+        "run_peak_memory_bytes": monitor.run_peak_memory_bytes,
+        "run_peak_memory_kind": ("cuda_max_allocated" if trainer.strategy.root_device.type == "cuda"
+                                 else "rss_over_run_start"),
         "epochs": monitor.epochs,
-        **summarize(monitor.epochs, monitor.step_losses, config.target_acc),
+        "val_every": config.val_every,
+        "val_checks": monitor.val_checks,
+        **summarize(monitor.epochs, monitor.step_losses, config.target_acc, monitor.val_checks),
     }
     result["final_train_acc"] = final_train_acc
     result["images_per_second"] = result["train_images"] / result["train_seconds"] if result["train_seconds"] else None
@@ -222,23 +229,31 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
 TRAIN_SUBSET = 5000
 
 
+def train_subset_indices(count: int, total: int) -> torch.Tensor:
+    """The fixed random subset of the training split that the generalization gap's train accuracy is taken on."""
+    return torch.randperm(total, generator=torch.Generator().manual_seed(0))[:count]
+
+
 @torch.no_grad()
-def train_subset_accuracy(model: ImageClassifier, datamodule: CIFAR10DataModule, count: int = TRAIN_SUBSET) -> float:
-    """Accuracy of the final weights on a fixed random subset of the training split, evaluated like test.
+def train_subset_accuracy(model: ImageClassifier, datamodule: CIFAR10DataModule, trainer: L.Trainer,
+                          count: int = TRAIN_SUBSET) -> float:
+    """Accuracy of the final weights on a fixed random subset of the training split, evaluated like test:
+    same batch transform, eval mode, and the Trainer's precision (its test-step autocast context).
 
     The running accuracy of the last epoch mixes many weight states (and augmentation), so a
     generalization gap built on it understates how well the final model fits its training data.
     """
     images, labels = datamodule.train_set.images, datamodule.train_set.labels
-    subset = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))[:count].to(labels.device)
+    subset = train_subset_indices(count, len(labels)).to(labels.device)
     was_training = model.training
     model.to(labels.device)  # Lightning moves the model back to the CPU when fit ends
     model.use_evaluation_weights()  # schedule-free optimizers: the averaged weights, as test uses
     model.eval()
     correct = 0
-    for chunk in subset.split(datamodule.eval_batch_size):
-        batch, _ = datamodule.on_after_batch_transfer((images[chunk], labels[chunk]), 0)
-        correct += int((model(batch).argmax(1) == labels[chunk]).sum())
+    with trainer.precision_plugin.test_step_context():
+        for chunk in subset.split(datamodule.eval_batch_size):
+            batch, _ = datamodule.on_after_batch_transfer((images[chunk], labels[chunk]), 0)
+            correct += int((model(batch).argmax(1) == labels[chunk]).sum())
     model.train(was_training)
     return correct / len(subset)
 

@@ -201,3 +201,10 @@ def test_archive_unpacks_into_place_whole(tmp_path, tiny_arrays):
         tar.add(source / "cifar-10-batches-py", arcname="cifar-10-batches-py")
     assert loaded(target, val_size=10).load_arrays().train_images.shape == (60, 3, 32, 32)
     assert sorted(path.name for path in target.iterdir()) == ["cifar-10-batches-py", "cifar-10-python.tar.gz"]
+
+
+def test_a_class_folder_without_images_is_named(image_dir):
+    for image in (image_dir / "train" / "frog").iterdir():
+        image.unlink()
+    with pytest.raises(OptlabError, match=r"without images \(frog\)"):
+        loaded(image_dir)

@@ -224,7 +224,7 @@ def test_claims_supported_when_the_numbers_clearly_agree(tmp_path):
 
 def test_claims_contradicted_when_the_numbers_clearly_disagree(tmp_path):
     runs = []
-    for seed in (0, 1):
+    for seed in (0, 1, 2):
         runs.append(fake_run("sgd", 1e-2, seed, val=0.70 + seed / 100, test=0.50, reach_step=10))
         runs.append(fake_run("momentum", 1e-2, seed, val=0.70 + seed / 100, test=0.50))
         runs.append(fake_run("adam", 1e-3, seed, val=0.80 + seed / 100, test=0.80 + seed / 100))
@@ -241,16 +241,44 @@ def test_claims_inconclusive_when_the_seed_spread_exceeds_the_difference(tmp_pat
         runs.append(fake_run("adam", 1e-3, seed, val=0.7, test=adam_test, reach_step=adam_step))
         runs.append(fake_run("rmsprop", 1e-3, seed, val=0.7, test=adam_test, reach_step=adam_step))
     claims = claims_of(write_sweep(tmp_path / "noisy", runs))
-    # adam 16.7 ± 11.5 steps vs sgd 23.3 ± 5.8: a 6.7-step lead inside the spread.
-    assert claims["a"].verdict == INCONCLUSIVE and "within seed spread" in claims["a"].findings[0].text
+    # adam saves 10, -10 and 20 steps over sgd: a 6.7-step mean lead whose interval includes 0.
+    assert claims["a"].verdict == INCONCLUSIVE and "the interval includes 0" in claims["a"].findings[0].text
     assert claims["e"].verdict == INCONCLUSIVE
 
 
-def test_one_seed_is_never_enough_to_judge_speed(tmp_path):
-    runs = [fake_run("sgd", 1e-2, 0, val=0.7, test=0.7), fake_run("adam", 1e-3, 0, val=0.7, test=0.7, reach_step=10),
-            fake_run("rmsprop", 1e-3, 0, val=0.7, test=0.7, reach_step=10)]
-    claims = claims_of(write_sweep(tmp_path / "single", runs))
-    assert claims["a"].verdict == INCONCLUSIVE and "one seed" in claims["a"].findings[0].text
+@pytest.mark.parametrize("seeds", [1, 2])
+def test_fewer_than_three_seeds_are_never_enough_for_a_verdict(tmp_path, seeds):
+    runs = []
+    for seed in range(seeds):
+        runs += [fake_run("sgd", 1e-2, seed, val=0.7, test=0.5), fake_run("momentum", 1e-2, seed, val=0.7, test=0.5),
+                 fake_run("adam", 1e-3, seed, val=0.7, test=0.9, reach_step=10),
+                 fake_run("rmsprop", 1e-3, seed, val=0.7, test=0.9, reach_step=10)]
+    claims = claims_of(write_sweep(tmp_path / "few", runs))
+    for key in ("a", "b", "e"):
+        assert claims[key].verdict == INCONCLUSIVE
+    assert "needs at least 3 seeds" in claims["a"].findings[0].text
+
+
+def test_a_tie_in_every_seed_is_no_evidence(tmp_path):
+    runs = []
+    for seed in (0, 1, 2):
+        runs += [fake_run("sgd", 1e-2, seed, val=0.7, test=0.6 + seed / 100, reach_step=20),
+                 fake_run("adam", 1e-3, seed, val=0.7, test=0.6 + seed / 100, reach_step=20),
+                 fake_run("rmsprop", 1e-3, seed, val=0.7, test=0.6 + seed / 100, reach_step=20)]
+    claims = claims_of(write_sweep(tmp_path / "tie", runs))
+    assert claims["a"].verdict == INCONCLUSIVE and "tied in every seed" in claims["a"].findings[0].text
+    assert claims["e"].verdict == INCONCLUSIVE
+
+
+def test_a_one_check_lead_in_every_seed_is_not_certainty(tmp_path):
+    """Time to target is known only to the validation interval: 3 seeds one check apart are not a verdict."""
+    runs = []
+    for seed in (0, 1, 2):
+        runs += [fake_run("sgd", 1e-2, seed, val=0.7, test=0.6, reach_step=20),
+                 fake_run("adam", 1e-3, seed, val=0.7, test=0.6, reach_step=10),
+                 fake_run("rmsprop", 1e-3, seed, val=0.7, test=0.6, reach_step=10)]
+    claim = claims_of(write_sweep(tmp_path / "coarse", runs))["a"]
+    assert claim.verdict == INCONCLUSIVE and "coarse: checked every 10 steps" in claim.findings[0].text
 
 
 def load_report_script():
@@ -306,3 +334,19 @@ def test_diverged_run_renders_and_is_shown_as_diverged(tmp_path):
     assert run["status"].startswith("diverged at step")
     for name in FIGURES.values():
         assert (tmp_path / "boom" / name).read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_pairwise_table_shows_every_pair_with_its_paired_difference(tmp_path):
+    tests = {"sgd": (0.50, 0.52, 0.55), "momentum": (0.60, 0.61, 0.66), "adam": (0.61, 0.60, 0.66)}
+    runs = [fake_run(name, 1e-2, seed, val=0.7, test=acc[seed]) for name, acc in tests.items() for seed in (0, 1, 2)]
+    report = write_report(write_sweep(tmp_path / "pairs", runs)).read_text()
+    rows = {(row["A"].split()[0], row["B"].split()[0]): row for row in table(report, "Pairwise comparison")}
+    assert set(rows) == {("sgd", "momentum"), ("sgd", "adam"), ("momentum", "adam")}
+    for (a, b), row in rows.items():
+        differences = [x - y for x, y in zip(tests[a], tests[b])]
+        assert numbers(row["Δ test acc, A − B (paired by seed)"])[0] == pytest.approx(
+            100 * statistics.fmean(differences), abs=0.051)
+        assert row["A ahead in"] == f"{sum(d > 0 for d in differences)}/3 seeds"
+    assert rows["sgd", "momentum"]["verdict"] == "momentum ahead"  # -10, -9, -11 points
+    assert rows["momentum", "adam"]["verdict"] == "not a clear difference"  # -1, +1, 0
+    assert (tmp_path / "pairs" / "fig_pairwise.png").read_bytes()[:8] == PNG_SIGNATURE

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from torchvision.datasets import folder
 
 from optlab.data.arrays import ImageArrays
 from optlab.errors import OptlabError
@@ -23,22 +24,37 @@ def is_image_folder(root: Path) -> bool:
 
 
 def find_classes(split_dir: Path) -> list[str]:
-    """Class names are the sorted subfolder names, as torchvision's ImageFolder has them."""
-    classes = sorted(entry.name for entry in os.scandir(split_dir) if entry.is_dir() and not entry.name.startswith("."))
+    """Class names are the sorted subfolder names (torchvision's find_classes), hidden folders left out."""
+    try:
+        classes, _ = folder.find_classes(split_dir)
+    except FileNotFoundError:
+        classes = []
+    # torchvision counts hidden folders (.ipynb_checkpoints, ...) as classes; an image folder never means them.
+    classes = [name for name in classes if not name.startswith(".")]
     if not classes:
         raise OptlabError(f"{split_dir} has no class subfolders; an image folder holds "
                           "train/<class>/<image> and test/<class>/<image>")
     return classes
 
 
+def _visible(path: str) -> bool:
+    return not os.path.basename(path).startswith(".")
+
+
 def list_files(split_dir: Path, classes: list[str]) -> list[tuple[Path, int]]:
-    files = []
-    for label, name in enumerate(classes):
-        entries = sorted(e.name for e in os.scandir(split_dir / name) if e.is_file() and not e.name.startswith("."))
-        if not entries:
-            raise OptlabError(f"{split_dir / name} holds no images; remove the folder or add its images")
-        files.extend((split_dir / name / entry, label) for entry in entries)
-    return files
+    """(file, label) for every visible file, classes and names sorted (torchvision's make_dataset).
+
+    Every file counts, whatever its extension, so a stray non-image is named when it cannot be decoded
+    rather than silently skipped.
+    """
+    try:
+        files = folder.make_dataset(split_dir, {name: label for label, name in enumerate(classes)},
+                                    is_valid_file=_visible)
+    except FileNotFoundError as error:
+        empty = str(error).split("classes ", 1)[-1].split(".")[0] if "classes" in str(error) else "a class"
+        raise OptlabError(f"{split_dir} has class folders without images ({empty}); remove those folders or "
+                          "add their images") from None
+    return [(Path(path), label) for path, label in files]
 
 
 def _decode(path: Path) -> np.ndarray:

@@ -1,28 +1,31 @@
-"""The seed text's claims about optimizers, each judged on this sweep's own numbers.
+"""The seed text's claims about optimizers, each judged on this sweep's own numbers with paired statistics.
 
-A comparison is inconclusive when the seed-to-seed spread (the larger sample std of the two sides) is at least
-the difference it would rest on, when it needs a spread and a side has one seed, or when the sweep lacks what
-it needs. That is a rough guard against reading noise, not a significance test.
+Every comparison pairs runs by seed at each optimizer's chosen lr (see stats.Paired) and counts only when its
+95% interval excludes zero; a claim resting on several comparisons corrects them with Holm's method, so under
+no true difference a claim is decided (supported or contradicted) in at most 5% of sweeps. Fewer than 3 paired
+seeds, a tie in every seed, or a sweep that lacks what the claim needs: inconclusive.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from optlab.report.formatting import DASH, lr_text, mib, num_spread, pct_spread, points_spread
-from optlab.report.selection import Cell, Choice, ranked_by_val, steps_per_epoch, target_time
-from optlab.report.stats import Spread, seed_noise, spread
+from optlab.report.families import ADAPTIVE, SGD, family_of
+from optlab.report.formatting import DASH, lr_text, mib, paired_text, pct_spread
+from optlab.report.selection import Cell, Choice, ranked_by_val
+from optlab.report.stats import LEVEL, MIN_SEEDS, Paired, holm, paired
 from optlab.report.sweep_record import SweepRecord
+from optlab.report.target import run_target_steps, steps_per_epoch, validation_checks
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
-ADAPTIVE = ("adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "radam")
-SGD_FAMILY = ("sgd", "momentum", "nesterov")
 
 CONVERGENCE_RULE = (
-    "faster = fewer mean steps to the target val accuracy at each optimizer's chosen lr, a seed that never "
-    "reaches it counting as the full step budget; when neither side reaches the target in any seed, "
-    "higher mean val accuracy after the first epoch"
+    "per seed, the steps to the target val accuracy at each optimizer's chosen lr (a seed that never reaches it "
+    "counts as the full step budget), paired by seed; when neither side reaches the target in any seed, the val "
+    "accuracy at the first validation instead"
 )
+TEST_RULE = (f"paired by seed, two-sided {100 * (1 - LEVEL):g}% Student-t interval on the mean difference; a "
+             f"comparison counts when it excludes 0 (Holm-corrected within a claim); fewer than {MIN_SEEDS} "
+             "paired seeds or a tie in every seed: inconclusive")
 
 
 @dataclass(frozen=True)
@@ -45,11 +48,47 @@ class Claim:
     missing: tuple[str, ...] = ()
 
 
-def judge(difference: float, noise: float | None) -> str:
-    """difference > 0 favours the claim; it must exceed the seed spread to count either way."""
-    if noise is None or abs(difference) <= noise:
-        return INCONCLUSIVE
-    return SUPPORTED if difference > 0 else CONTRADICTED
+@dataclass(frozen=True)
+class Comparison:
+    """A judged comparison: `pairs` is (claim's side) minus (other side), positive when it favours the claim."""
+
+    label: str
+    pairs: Paired
+    unit: str
+    scale: float = 1.0
+    digits: int = 1
+    note: str = ""
+    over: str = "seeds"
+
+
+def why_not(pairs: Paired) -> str | None:
+    """Why a comparison cannot be judged at all, or None when it can."""
+    if not pairs.enough:
+        return f"inconclusive: needs at least {MIN_SEEDS} seeds ({pairs.n} paired)"
+    if pairs.tie:
+        return "inconclusive: tied in every seed, no evidence either way"
+    return None
+
+
+def decide(comparisons: list[Comparison]) -> list[Finding]:
+    """Each comparison's verdict at the claim's level, Holm-corrected over the claim's comparisons."""
+    adjusted = holm([comparison.pairs.p_value for comparison in comparisons])
+    corrected = len([p for p in adjusted if p is not None]) > 1
+    found = []
+    for comparison, p in zip(comparisons, adjusted):
+        pairs = comparison.pairs
+        verdict, reason = INCONCLUSIVE, why_not(pairs)
+        if reason is None:
+            if p < LEVEL:
+                verdict = SUPPORTED if pairs.mean > 0 else CONTRADICTED
+                reason = verdict
+            else:
+                reason = "inconclusive: the interval includes 0"
+        holm_text = f", Holm p {p:.3g}" if corrected and p is not None else ""
+        shown = paired_text(pairs, comparison.unit, comparison.scale, comparison.digits, comparison.over)
+        text = f"{comparison.label}: {shown}{holm_text}{comparison.note}: {reason}"
+        found.append(Finding(text, verdict))
+    return found
 
 
 def overall(findings: list[Finding], missing: list[str]) -> str:
@@ -62,22 +101,25 @@ def overall(findings: list[Finding], missing: list[str]) -> str:
     return INCONCLUSIVE
 
 
-def _why(verdict: str, noise: float | None) -> str:
-    if verdict != INCONCLUSIVE:
-        return verdict
-    return "inconclusive: one seed, no spread to compare" if noise is None else "inconclusive: within seed spread"
+def by_seed(cell: Cell, read) -> dict[int, float | None]:
+    return {run["seed"]: read(run) for run in cell.runs}
 
 
-def _sensitivity_text(name: str, best: Cell, worst: Cell) -> str:
-    ratio = f"{worst.val.mean / best.val.mean:.2f}" if best.val.mean else DASH
-    return (f"{name}: {pct_spread(best.val)} at lr {lr_text(best.lr)}, {pct_spread(worst.val)} at lr "
-            f"{lr_text(worst.lr)}: sensitivity {100 * (best.val.mean - worst.val.mean):.1f} pts, worst/best {ratio}")
-
-
-def first_epoch_val(run: dict[str, Any]) -> float | None:
-    if run.get("epochs") and run["epochs"][0].get("val_acc") is not None:
-        return run["epochs"][0]["val_acc"]
+def first_check_val(run: dict[str, Any]) -> float | None:
+    checks = validation_checks(run)
+    if checks and checks[0].get("val_acc") is not None:
+        return checks[0]["val_acc"]
     return 0.0 if run.get("diverged") else None
+
+
+def check_interval_steps(runs: list[dict[str, Any]], epoch_steps: dict[int, int]) -> float:
+    """The coarsest step interval between validations among these runs (time to target is known to it)."""
+    widest = 0.0
+    for run in runs:
+        per_epoch = epoch_steps.get(run.get("effective_batch_size", run.get("batch_size")))
+        if per_epoch:
+            widest = max(widest, per_epoch * float(run.get("val_every") or 1.0))
+    return widest
 
 
 class ClaimJudge:
@@ -108,27 +150,29 @@ class ClaimJudge:
             missing.append(f"{name} has no chosen lr ({self.choices[name].reason})")
         return self.choices[name].chosen
 
-    def _convergence(self, fast: Cell, slow: Cell) -> Finding:
+    def _family(self, family: str) -> list[str]:
+        return [name for name, choice in self.choices.items()
+                if family_of(name, [run for cell in choice.cells for run in cell.runs]) == family]
+
+    def _convergence(self, fast: Cell, slow: Cell) -> Comparison:
         budget = self.record.max_epochs
-        a, b = target_time(fast, budget, self.epoch_steps), target_time(slow, budget, self.epoch_steps)
-        label_a, label_b = f"{fast.optimizer} (lr {lr_text(fast.lr)})", f"{slow.optimizer} (lr {lr_text(slow.lr)})"
-        if a.reached or b.reached:
-            noise = seed_noise(a.steps, b.steps)
-            verdict = judge(b.steps.mean - a.steps.mean, noise)
-            text = (f"{label_a} {num_spread(a.steps)} steps to target ({a.reached}/{a.runs} seeds reached) vs "
-                    f"{label_b} {num_spread(b.steps)} ({b.reached}/{b.runs})")
-            if a.steps.mean == b.steps.mean and a.reached == a.runs and b.reached == b.runs:
-                text += "; both reach it at the same epoch, so a higher --target-acc is needed to tell them apart"
-            return Finding(f"{text}: {_why(verdict, noise)}", verdict)
-        va, vb = fast.metric(first_epoch_val), slow.metric(first_epoch_val)
-        noise = seed_noise(va, vb)
-        verdict = judge(va.mean - vb.mean, noise)
-        return Finding(f"neither reached the target; val acc after epoch 1: {label_a} {pct_spread(va)} vs "
-                       f"{label_b} {pct_spread(vb)}: {_why(verdict, noise)}", verdict)
+        label = f"{fast.optimizer} (lr {lr_text(fast.lr)}) vs {slow.optimizer} (lr {lr_text(slow.lr)})"
+        runs = [*fast.runs, *slow.runs]
+        if any(run.get("time_to_target") for run in runs):
+            steps = lambda run: run_target_steps(run, budget, self.epoch_steps)[0]  # noqa: E731
+            interval = check_interval_steps(runs, self.epoch_steps)
+            reached = (f"; reached {sum(bool(r.get('time_to_target')) for r in fast.runs)}/{len(fast.runs)} vs "
+                       f"{sum(bool(r.get('time_to_target')) for r in slow.runs)}/{len(slow.runs)} seeds")
+            coarse = f"; coarse: checked every {interval:g} steps" if interval else ""
+            return Comparison(f"{label}, steps to target saved", paired(by_seed(slow, steps), by_seed(fast, steps),
+                                                                         resolution=interval),
+                              " steps", digits=0, note=reached + coarse)
+        return Comparison(f"{label}, neither reached the target; val acc at the first validation",
+                          paired(by_seed(fast, first_check_val), by_seed(slow, first_check_val)), " pts", scale=100)
 
     def converges_faster(self, key: str, fast: tuple[str, ...], statement: str) -> Claim:
         missing: list[str] = []
-        findings: list[Finding] = []
+        comparisons: list[Comparison] = []
         if not self.record.has_validation:
             missing.append("no validation split: time to target is measured on validation")
         else:
@@ -136,15 +180,14 @@ class ClaimJudge:
             for name in fast:
                 cell = self._chosen(name, missing)
                 if cell is not None and slow is not None:
-                    findings.append(self._convergence(cell, slow))
-        return Claim(key, statement, CONVERGENCE_RULE, overall(findings, missing), tuple(findings), tuple(missing))
-
-    def _present(self, names: tuple[str, ...]) -> list[str]:
-        return [name for name in self.choices if name in names]
+                    comparisons.append(self._convergence(cell, slow))
+        findings = decide(comparisons)
+        return Claim(key, statement, f"{CONVERGENCE_RULE}; {TEST_RULE}", overall(findings, missing),
+                     tuple(findings), tuple(missing))
 
     def _both_families(self) -> tuple[list[str], list[str], list[str]]:
         """The adaptive and SGD-family optimizers a family claim compares, and what the sweep lacks for it."""
-        adaptive, sgd_family = self._present(ADAPTIVE), self._present(SGD_FAMILY)
+        adaptive, sgd_family = self._family(ADAPTIVE), self._family(SGD)
         missing = [] if adaptive else ["no adaptive optimizer in this sweep"]
         if not sgd_family:
             missing.append("no SGD-family optimizer in this sweep")
@@ -152,11 +195,10 @@ class ClaimJudge:
 
     def less_lr_sensitive(self) -> Claim:
         statement = "Adaptive methods are less sensitive to the learning rate than the SGD family."
-        rule = ("sensitivity = best minus worst mean final val acc over the lrs every compared optimizer ran; "
-                "the adaptive group's mean sensitivity must be smaller than the SGD family's by more than the "
-                "largest seed std of the cells used; inconclusive while any compared optimizer stays below the "
-                "target at every shared lr (the figure depends on how far the grid reaches on either side of each "
-                "optimizer's best lr)")
+        rule = ("sensitivity = val acc at an optimizer's best minus at its worst lr (by mean, over the lrs every "
+                "compared optimizer ran), per seed; per seed, the SGD family's mean sensitivity minus the adaptive "
+                f"group's, {TEST_RULE}; inconclusive while any compared optimizer stays below the target at every "
+                "shared lr (the figure depends on how far the grid reaches on either side of each optimizer's best lr)")
         adaptive, sgd_family, missing = self._both_families()
         if not self.record.has_validation:
             missing.append("no validation split")
@@ -167,40 +209,37 @@ class ClaimJudge:
             missing.append(f"needs at least 2 lrs run by every compared optimizer (shared: {len(shared)})")
         if missing:
             return Claim("c", statement, rule, INCONCLUSIVE, (), tuple(missing))
-        findings, drops, noises = [], {}, []
+        findings, per_seed = [], {}
         for name in compared:
-            cells = [cell for cell in self.choices[name].cells if cell.lr in shared]
-            ranked = ranked_by_val(cells)
+            ranked = ranked_by_val([cell for cell in self.choices[name].cells if cell.lr in shared])
             worst, best = ranked[0], ranked[-1]
-            drops[name] = best.val.mean - worst.val.mean
-            noises += [cell.val.std for cell in cells]
-            findings.append(Finding(_sensitivity_text(name, best, worst)))
+            drop = paired(by_seed(best, _val), by_seed(worst, _val))
+            per_seed[name] = dict(zip(_seeds(best, worst), drop.differences))
+            findings.append(Finding(f"{name}: {pct_spread(best.val)} at lr {lr_text(best.lr)}, {pct_spread(worst.val)} "
+                                    f"at lr {lr_text(worst.lr)}: sensitivity "
+                                    f"{DASH if drop.mean is None else f'{100 * drop.mean:.1f}'} pts"))
         # An optimizer that learns at no lr of the grid looks flat, which is not robustness.
         flat = [name for name in compared
                 if max(c.val.mean for c in self.choices[name].cells if c.lr in shared) < self.record.target_acc]
         if flat:
             missing.append(f"below the {100 * self.record.target_acc:g}% target at every shared lr: "
                            f"{', '.join(flat)} (a flat response there means the grid missed the working range)")
-        mean_adaptive = sum(drops[n] for n in adaptive) / len(adaptive)
-        mean_sgd = sum(drops[n] for n in sgd_family) / len(sgd_family)
-        noise = None if None in noises else max(noises)
-        verdict = None if flat else judge(mean_sgd - mean_adaptive, noise)
-        findings.append(Finding(f"mean sensitivity: adaptive ({', '.join(adaptive)}) {100 * mean_adaptive:.1f} pts vs "
-                                f"SGD family ({', '.join(sgd_family)}) {100 * mean_sgd:.1f} pts, largest seed std "
-                                f"{DASH if noise is None else f'{100 * noise:.1f} pts'}"
-                                f"{'' if verdict is None else f': {_why(verdict, noise)}'}",
-                                verdict))
+        seeds = set.intersection(*(set(per_seed[name]) for name in compared))
+        sgd_mean = {s: sum(per_seed[n][s] for n in sgd_family) / len(sgd_family) for s in seeds}
+        adaptive_mean = {s: sum(per_seed[n][s] for n in adaptive) / len(adaptive) for s in seeds}
+        comparison = Comparison(f"mean sensitivity SGD family ({', '.join(sgd_family)}) minus adaptive "
+                                f"({', '.join(adaptive)})", paired(sgd_mean, adaptive_mean), " pts", scale=100)
+        judged = decide([comparison])
+        findings += [judged[0] if not flat else Finding(judged[0].text.rsplit(": ", 1)[0] + ": not judged")]
         return Claim("c", statement, rule, overall(findings, missing), tuple(findings), tuple(missing))
 
-    def _all_runs(self, name: str, key: str | Callable[[dict], float | None]) -> Spread:
-        """A cost metric over every run of an optimizer that did not diverge (cost does not depend on lr)."""
-        runs = [run for cell in self.choices[name].cells for run in cell.runs if not run.get("diverged")]
-        read = key if callable(key) else (lambda run: run.get(key))
-        return spread(read(run) for run in runs)
+    def _runs(self, name: str) -> list[dict[str, Any]]:
+        """Every run of an optimizer that did not diverge (a cost does not depend on lr)."""
+        return [run for cell in self.choices[name].cells for run in cell.runs if not run.get("diverged")]
 
     def _adaptive_against_sgd(self) -> tuple[list[str], list[str]]:
         """The adaptive optimizers a cost claim compares with plain SGD, and what the sweep lacks for it."""
-        adaptive = self._present(ADAPTIVE)
+        adaptive = self._family(ADAPTIVE)
         missing = [] if "sgd" in self.choices else ["sgd is not in this sweep"]
         if not adaptive:
             missing.append("no adaptive optimizer in this sweep")
@@ -208,49 +247,45 @@ class ClaimJudge:
 
     def more_memory(self) -> Claim:
         statement = "Adaptive methods cost more memory (optimizer state) than SGD."
-        rule = ("each adaptive optimizer's optimizer-state bytes against plain SGD's (exact counts, so no spread "
-                "is needed); peak memory is shown but not judged, as it is dominated by the data and activations")
+        rule = ("each adaptive optimizer's optimizer-state bytes against plain SGD's (exact counts, so no interval "
+                "is needed); the run's peak memory is shown but not judged, as it is dominated by the data and "
+                "activations")
         adaptive, missing = self._adaptive_against_sgd()
         findings: list[Finding] = []
         if not missing:
-            base = self._all_runs("sgd", "optimizer_state_bytes")
-            base_peak = self._all_runs("sgd", "peak_memory_bytes")
+            base = _mean(self._runs("sgd"), "optimizer_state_bytes")
+            base_peak = _mean(self._runs("sgd"), run_peak_memory)
             for name in adaptive:
-                state = self._all_runs(name, "optimizer_state_bytes")
-                if state.mean is None or base.mean is None:
-                    missing.append(f"no non-diverged run of {name if state.mean is None else 'sgd'}")
+                state = _mean(self._runs(name), "optimizer_state_bytes")
+                if state is None or base is None:
+                    missing.append(f"no non-diverged run of {name if state is None else 'sgd'}")
                     continue
-                verdict = SUPPORTED if state.mean > base.mean else CONTRADICTED
-                peak = self._all_runs(name, "peak_memory_bytes")
-                findings.append(Finding(f"{name} {mib(state.mean)} vs sgd {mib(base.mean)} of optimizer state "
-                                        f"(peak memory {mib(peak.mean)} vs {mib(base_peak.mean)}): {verdict}", verdict))
+                verdict = SUPPORTED if state > base else CONTRADICTED
+                peak = _mean(self._runs(name), run_peak_memory)
+                findings.append(Finding(f"{name} {mib(state)} vs sgd {mib(base)} of optimizer state "
+                                        f"(run's peak memory {mib(peak)} vs {mib(base_peak)}): {verdict}", verdict))
         return Claim("d1", statement, rule, overall(findings, missing), tuple(findings), tuple(missing))
-
-    def _hardware(self, name: str) -> set[tuple]:
-        return {(run.get("accelerator"), run.get("world_size"), run.get("precision"))
-                for cell in self.choices[name].cells for run in cell.runs}
 
     def more_compute(self) -> Claim:
         statement = "Adaptive methods cost more compute per step than SGD."
-        rule = ("training images per second (same batch size, so inversely proportional to time per step) over "
-                "every non-diverged run of an optimizer, all lrs and seeds, against plain SGD's; it must be lower by "
-                "more than the larger std; only runs made on the same kind of device are compared")
+        rule = ("training images per second (same batch size, so inversely proportional to time per step), paired "
+                "by (lr, seed) over every non-diverged run of both, sgd minus the adaptive optimizer; only pairs made "
+                f"on the same kind of device and under the same number of concurrent runs count; {TEST_RULE}")
         adaptive, missing = self._adaptive_against_sgd()
-        findings: list[Finding] = []
+        comparisons: list[Comparison] = []
         if not missing:
-            base = self._all_runs("sgd", "images_per_second")
+            base = {(run["lr"], run["seed"]): run for run in self._runs("sgd")}
             for name in adaptive:
-                if len(self._hardware(name) | self._hardware("sgd")) > 1:
-                    missing.append(f"{name} and sgd ran on different devices or device counts")
-                    continue
-                speed = self._all_runs(name, "images_per_second")
-                if speed.mean is None or base.mean is None:
-                    missing.append(f"no non-diverged run of {name if speed.mean is None else 'sgd'}")
-                    continue
-                noise = seed_noise(speed, base)
-                verdict = judge(base.mean - speed.mean, noise)
-                findings.append(Finding(f"{name} {num_spread(speed)} vs sgd {num_spread(base)} images/s "
-                                        f"({speed.n} and {base.n} runs): {_why(verdict, noise)}", verdict))
+                mine = {(run["lr"], run["seed"]): run for run in self._runs(name)}
+                keys = mine.keys() & base.keys()
+                same = {key for key in keys if timing_conditions(mine[key]) == timing_conditions(base[key])}
+                note = f"; {len(keys) - len(same)} pair(s) left out: different device or concurrency" \
+                    if len(same) < len(keys) else ""
+                pairs = paired({k: base[k].get("images_per_second") for k in same},
+                               {k: mine[k].get("images_per_second") for k in same})
+                comparisons.append(Comparison(f"sgd minus {name}, images/s", pairs, " images/s", digits=0,
+                                              note=note, over="(lr, seed) pairs"))
+        findings = decide(comparisons)
         return Claim("d2", statement, rule, overall(findings, missing), tuple(findings), tuple(missing))
 
     def _best_chosen(self, names: list[str]) -> Cell | None:
@@ -262,27 +297,59 @@ class ClaimJudge:
     def sgd_generalizes_better(self) -> Claim:
         statement = "SGD generalizes better than adaptive methods."
         rule = ("test accuracy of the SGD-family optimizer and of the adaptive optimizer that validation ranks "
-                "highest, each at its chosen lr, must differ by more than the larger seed std; the generalization "
-                "gap (final train acc minus test acc) is shown beside it, not judged")
+                f"highest, each at its chosen lr, paired by seed; {TEST_RULE}; the generalization gap (final train "
+                "acc minus test acc) is shown beside it, not judged")
         adaptive, sgd_family, missing = self._both_families()
         best_adaptive, best_sgd = self._best_chosen(adaptive), self._best_chosen(sgd_family)
         if adaptive and sgd_family and (best_adaptive is None or best_sgd is None):
             missing.append("no chosen lr to compare (no validation split)")
         findings: list[Finding] = []
         if best_adaptive is not None and best_sgd is not None:
-            ta, tb = best_sgd.metric("test_acc"), best_adaptive.metric("test_acc")
-            noise = seed_noise(ta, tb)
-            verdict = judge(ta.mean - tb.mean, noise)
-            findings.append(Finding(
-                f"test acc {best_sgd.optimizer} (lr {lr_text(best_sgd.lr)}) {pct_spread(ta)} vs "
-                f"{best_adaptive.optimizer} (lr {lr_text(best_adaptive.lr)}) {pct_spread(tb)}: {_why(verdict, noise)}",
-                verdict))
-            findings.append(Finding(
-                f"generalization gap {best_sgd.optimizer} {points_spread(best_sgd.metric('generalization_gap'))} vs "
-                f"{best_adaptive.optimizer} {points_spread(best_adaptive.metric('generalization_gap'))}"))
+            label = (f"test acc {best_sgd.optimizer} (lr {lr_text(best_sgd.lr)}) minus {best_adaptive.optimizer} "
+                     f"(lr {lr_text(best_adaptive.lr)})")
+            test = paired(by_seed(best_sgd, _test), by_seed(best_adaptive, _test))
+            findings += decide([Comparison(label, test, " pts", scale=100)])
+            gap = paired(by_seed(best_sgd, _gap), by_seed(best_adaptive, _gap))
+            findings.append(Finding(f"generalization gap {best_sgd.optimizer} minus {best_adaptive.optimizer}: "
+                                    f"{paired_text(gap, ' pts', 100)}"))
         return Claim("e", statement, rule, overall(findings, missing), tuple(findings), tuple(missing))
+
+
+def _val(run: dict[str, Any]) -> float | None:
+    from optlab.report.selection import selection_score
+
+    return selection_score(run)
+
+
+def _test(run: dict[str, Any]) -> float | None:
+    return run.get("test_acc")
+
+
+def _gap(run: dict[str, Any]) -> float | None:
+    return run.get("generalization_gap")
+
+
+def _seeds(*cells: Cell) -> list[int]:
+    """The seeds every cell has a selection score for, in the order paired() pairs them."""
+    common = set.intersection(*({run["seed"] for run in cell.runs if _val(run) is not None} for cell in cells))
+    return sorted(common, key=repr)
+
+
+def run_peak_memory(run: dict[str, Any]) -> float | None:
+    """The run's own peak memory; results made before it was recorded have only the process peak."""
+    return run.get("run_peak_memory_bytes", run.get("peak_memory_bytes"))
+
+
+def timing_conditions(run: dict[str, Any]) -> tuple:
+    """What a timing depends on besides the optimizer: device kind and count, precision, concurrent runs."""
+    return (run.get("accelerator"), run.get("world_size"), run.get("precision"), run.get("concurrent_runs"))
+
+
+def _mean(runs: list[dict[str, Any]], key) -> float | None:
+    read = key if callable(key) else (lambda run: run.get(key))
+    values = [read(run) for run in runs if read(run) is not None]
+    return sum(values) / len(values) if values else None
 
 
 def judge_claims(record: SweepRecord, choices: dict[str, Choice]) -> list[Claim]:
     return ClaimJudge(record, choices).claims()
-

@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from optlab.atomic import write_text_atomic
-from optlab.report.claims import CONVERGENCE_RULE, Claim, judge_claims
+from optlab.report.claims import CONVERGENCE_RULE, Claim, judge_claims, run_peak_memory
 from optlab.report.findings import findings
-from optlab.report.formatting import DASH, lr_text, mib, num_spread, pct, pct_spread, points_spread
+from optlab.report.formatting import DASH, lr_text, mib, num_spread, paired_text, pct, pct_spread, points_spread
+from optlab.report.pairwise import pairwise
 from optlab.report.plots import write_figures
-from optlab.report.selection import Cell, Choice, choose_lrs, group_cells, steps_per_epoch, target_time
+from optlab.report.selection import Cell, Choice, choose_lrs, group_cells
 from optlab.report.sweep_record import SweepRecord, load_sweep_record
+from optlab.report.target import steps_per_epoch, target_time
 
 REPORT_NAME = "report.md"
 DATASETS = {"cifar10": "CIFAR-10", "imagefolder": "image folder", "synthetic": "synthetic (generated) images"}
@@ -24,6 +26,7 @@ FIGURE_CAPTIONS = {
     "val_acc": "Validation accuracy per epoch and per training second",
     "lr_sensitivity": "Learning-rate sensitivity",
     "curves": "Per-epoch training and validation curves (DeepOBS-style)",
+    "pairwise": "Paired test-accuracy differences between optimizers",
 }
 SUMMARY_HEADER = ("optimizer", "chosen lr", "seeds", "val acc", "test acc", "steps to target", "seconds to target",
                   "reached target", "images/s", "optimizer state", "peak memory", "gen. gap", "loss spikes/run",
@@ -38,8 +41,9 @@ def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list
 
 
 def _peak_kind(runs: list[dict[str, Any]]) -> str:
-    kinds = {run.get("peak_memory_kind") for run in runs}
-    names = {"cuda_max_allocated": "GPU max allocated", "process_rss": "process RSS"}
+    kinds = {run.get("run_peak_memory_kind", run.get("peak_memory_kind")) for run in runs}
+    names = {"cuda_max_allocated": "GPU max allocated", "process_rss": "process RSS",
+             "rss_over_run_start": "RSS growth over the run's start"}
     return names.get(kinds.pop(), "") if len(kinds) == 1 else "mixed kinds"
 
 
@@ -104,8 +108,19 @@ def completeness_lines(record: SweepRecord) -> list[str]:
     if len(counts) > 1:
         lines.append("- Not every optimizer × lr has the same number of seeds; the `seeds` columns say how many "
                      "each mean is over.")
+    if len({run.get("world_size") for run in record.runs}) > 1:
+        lines.append("- **Mixed world sizes** (runs made on different numbers of devices, so different effective "
+                     "batches): this folder predates the check that refuses it; compare within one world size only.")
     if len({(run.get("accelerator"), run.get("world_size")) for run in record.runs}) > 1:
         lines.append("- Runs were made on different devices: seconds, images/s and memory compare only within one.")
+    concurrency = sorted({str(run.get("concurrent_runs")) for run in record.runs if "concurrent_runs" in run})
+    if len(concurrency) > 1:
+        lines.append(f"- Runs shared their device with different numbers of concurrent runs "
+                     f"({', '.join(concurrency)}): timings (seconds, images/s) are compared only between runs made "
+                     "under the same number.")
+    if len(record.seeds) < 3 and len(record.optimizers) > 1:
+        lines.append(f"- **{len(record.seeds)} seed{'s' if len(record.seeds) > 1 else ''}**: every paired "
+                     "comparison needs at least 3 seeds, so no verdict below is more than inconclusive.")
     resumed = [run["run_id"] for run in record.runs if run.get("resumed")]
     if resumed:
         lines.append(f"- Resumed from a checkpoint (timings add up both parts): {', '.join(resumed)}.")
@@ -118,7 +133,7 @@ def summary_row(record: SweepRecord, choice: Choice, epoch_steps: dict[int, int]
     cell = choice.chosen
     if cell is None:
         return (choice.optimizer, f"none ({choice.reason})", *([DASH] * (len(SUMMARY_HEADER) - 2)))
-    reached = target_time(cell, record.max_epochs, epoch_steps) if record.has_validation else None
+    reached = target_time(cell.runs, record.max_epochs, epoch_steps) if record.has_validation else None
     val = pct_spread(cell.val) if record.has_validation else DASH
     return (
         choice.optimizer, lr_text(cell.lr), str(len(cell.runs)), val,
@@ -128,7 +143,7 @@ def summary_row(record: SweepRecord, choice: Choice, epoch_steps: dict[int, int]
         f"{reached.reached}/{reached.runs}" if reached else DASH,
         num_spread(cell.metric("images_per_second")),
         mib(cell.metric("optimizer_state_bytes").mean),
-        mib(cell.metric("peak_memory_bytes").mean),
+        mib(cell.metric(run_peak_memory).mean),
         points_spread(cell.metric("generalization_gap")),
         num_spread(cell.metric("loss_spikes"), 1),
         f"{cell.diverged}/{len(cell.runs)}",
@@ -154,7 +169,7 @@ def summary_lines(record: SweepRecord, choices: dict[str, Choice]) -> list[str]:
 
 
 def cell_row(record: SweepRecord, cell: Cell, chosen: bool, epoch_steps: dict[int, int]) -> tuple[str, ...]:
-    reached = target_time(cell, record.max_epochs, epoch_steps) if record.has_validation else None
+    reached = target_time(cell.runs, record.max_epochs, epoch_steps) if record.has_validation else None
     return (
         cell.optimizer, lr_text(cell.lr), str(len(cell.runs)), pct_spread(cell.val) if record.has_validation else DASH,
         pct_spread(cell.metric("best_val_acc")), pct_spread(cell.metric("test_acc")),
@@ -195,18 +210,32 @@ def run_lines(record: SweepRecord) -> list[str]:
             run["run_id"], status, str(run.get("epochs_run")), str(run.get("steps")), pct(run.get("final_val_acc")),
             best, pct(run.get("test_acc")), loss_text, _target_text(run),
             DASH if run.get("images_per_second") is None else f"{run['images_per_second']:.0f}",
-            mib(run.get("optimizer_state_bytes")), mib(run.get("peak_memory_bytes")), str(run.get("loss_spikes")),
+            mib(run.get("optimizer_state_bytes")), mib(run_peak_memory(run)), str(run.get("loss_spikes")),
             DASH if run.get("generalization_gap") is None else f"{100 * run['generalization_gap']:+.1f} pts",
             "yes" if run.get("resumed") else "no",
         ))
     return markdown_table(header, rows)
 
 
+def pairwise_lines(choices: dict[str, Choice]) -> list[str]:
+    rows = pairwise(choices)
+    if not rows:
+        return ["Fewer than two optimizers have a chosen lr: nothing to compare."]
+    header = ("A", "B", "Δ test acc, A − B (paired by seed)", "A ahead in", "Holm p", "verdict")
+    table = [(f"{row.a.optimizer} (lr {lr_text(row.a.lr)})", f"{row.b.optimizer} (lr {lr_text(row.b.lr)})",
+              paired_text(row.pairs, " pts", 100).split(", ahead in")[0],
+              f"{row.pairs.wins}/{row.pairs.n} seeds", DASH if row.holm_p is None else f"{row.holm_p:.3g}",
+              row.verdict) for row in rows]
+    return ["Every pair of optimizers at their chosen lrs. A difference is clear when its 95% interval excludes 0 "
+            "after Holm's correction over all the pairs of this table.", "", *markdown_table(header, table)]
+
+
 def claim_lines(claims: list[Claim]) -> list[str]:
-    lines = ["Each claim is judged on this sweep alone, at the lrs validation chose. A comparison counts only when "
-             "its difference is larger than the seed-to-seed spread (the larger sample std of the two sides); "
-             "otherwise, or when the sweep lacks what it needs, the claim is inconclusive. This is a rough guard "
-             "against noise, not a significance test.", ""]
+    lines = ["Each claim is judged on this sweep alone, at the lrs validation chose. Every comparison pairs runs by "
+             "seed and counts only when the 95% Student-t interval of the mean paired difference excludes 0, with "
+             "Holm's correction when a claim rests on several comparisons; with fewer than 3 paired seeds, a tie in "
+             "every seed, or when the sweep lacks what the claim needs, the claim is inconclusive. Under no true "
+             "difference a claim is decided in at most 5% of sweeps.", ""]
     for claim in claims:
         lines.append(f"- **({claim.key}) {claim.statement}** → **{claim.verdict}**")
         lines += [f"  - {finding.text}" for finding in claim.findings]
@@ -217,21 +246,37 @@ def claim_lines(claims: list[Claim]) -> list[str]:
 
 
 def method_lines(record: SweepRecord) -> list[str]:
+    intervals = sorted({float(run.get("val_every") or 1.0) for run in record.runs})
+    every = " or ".join(f"{value:g}" for value in intervals)
     return [
         "- **lr selection**: for each optimizer, the lr whose runs have the highest mean *final* val accuracy over "
         "seeds (ties: the smaller lr). Final, not best-epoch, accuracy, because the test accuracy is measured on the "
         "final weights. A diverged run counts with its final val accuracy (measured after the blow-up), or 0 if it "
         "has none. Test metrics are only reported, never used to choose.",
         "- **mean ± std**: over seeds; std is the sample standard deviation (n − 1). With one seed no std is shown.",
-        f"- **time to target**: the first epoch whose val accuracy reaches {100 * record.target_acc:g}% (checked "
-        "once per epoch), as steps and training seconds. Averaged over seeds, a seed that never reaches it counts "
-        f"as the full budget ({record.max_epochs} epochs of steps; seconds at that run's own speed), as in DeepOBS.",
-        "- **images/s**: training images per second of training time (validation excluded). **Optimizer state**: "
-        "bytes of the optimizer's per-parameter buffers. **Peak memory**: GPU max allocated on CUDA, the process "
-        "resident set on CPU (which includes the data held in memory).",
+        "- **paired comparisons** (claims, findings, the pairwise table): runs are paired by seed (same initial "
+        "weights and data order for every optimizer of a seed), at each optimizer's chosen lr. Shown: the mean "
+        "paired difference with its two-sided 95% Student-t confidence interval (t quantile computed from the "
+        "regularized incomplete beta function, no bootstrap), the effect size d_z (mean over sd of the "
+        "differences), and the seeds each side won. A difference counts when the interval excludes 0; several "
+        "comparisons behind one claim, or the pairs of the pairwise table, are corrected with Holm's step-down "
+        "method at 5%. Fewer than 3 paired seeds: inconclusive. A tie in every seed is no evidence.",
+        f"- **time to target**: the first validation whose accuracy reaches {100 * record.target_acc:g}%, as steps "
+        f"and training seconds; validation runs every {every} epoch (`--val-every`), so the time is coarse: known "
+        "only to that interval. The sd of paired step differences is floored at interval/√6 (two measurements "
+        "each rounded to the next check), so seeds tying at a check do not read as certainty. Averaged over seeds, "
+        f"a seed that never reaches it counts as the full budget ({record.max_epochs} epochs of steps; seconds at "
+        "that run's own speed), as in DeepOBS.",
+        "- **images/s**: training images per second of training time (validation excluded); compared only between "
+        "runs made on the same kind and number of devices, precision and number of concurrent runs on the device. "
+        "**Optimizer state**: bytes of the optimizer's per-parameter buffers. **Peak memory**: the run's own peak: "
+        "GPU max allocated (reset per run) on CUDA; on CPU the growth of the process's resident memory over a "
+        "baseline taken at the run's start, after a warm-up step and after returning freed memory to the OS (the "
+        "same run measures the same wherever it falls in a sweep). Results made before that field show the "
+        "process's resident memory, which includes the data and grows over a sweep.",
         "- **gen. gap**: training accuracy minus test accuracy of the final weights, in percentage points; the "
         "training accuracy is measured after training on a fixed random subset of up to 5,000 training images, "
-        "without augmentation, exactly as test accuracy is. **Loss spikes**: "
+        "without augmentation and under the Trainer's precision, exactly as test accuracy is. **Loss spikes**: "
         "steps whose loss exceeds twice the mean of the 50 steps before.",
         f"- **converges faster** (claims a, b): {CONVERGENCE_RULE}.",
     ]
@@ -243,6 +288,7 @@ def render_report(record: SweepRecord, choices: dict[str, Choice], claims: list[
     lines = [f"# Optimizer comparison: {name}", "", "## Setup", "", *setup_lines(record), *completeness_lines(record),
              "", "## Summary", "", *summary_lines(record, choices), "", "## Findings", ""]
     lines += [f"- {sentence}" for sentence in findings(record, choices)]
+    lines += ["", "## Pairwise comparison", "", *pairwise_lines(choices)]
     lines += ["", "## Claims", "", *claim_lines(claims), "", "## Figures", ""]
     for key, path in figures.items():
         lines += [f"![{FIGURE_CAPTIONS[key]}]({path.name})", ""]

@@ -4,10 +4,21 @@ Every number in a sentence is one the summary or per-lr table shows, formatted t
 trace it back.
 """
 
-from optlab.report.formatting import lr_text, num_spread, pct_spread, points_spread
-from optlab.report.selection import Cell, Choice, TargetTime, ranked_by_val, steps_per_epoch, target_time
-from optlab.report.stats import seed_noise
+from optlab.report.claims import by_seed, check_interval_steps, timing_conditions
+from optlab.report.formatting import lr_text, num_spread, paired_text, pct_spread, points_spread
+from optlab.report.selection import Cell, Choice, ranked_by_val
+from optlab.report.stats import LEVEL, Paired, paired
 from optlab.report.sweep_record import SweepRecord
+from optlab.report.target import TargetTime, run_target_steps, steps_per_epoch, target_time
+
+
+def clear_text(pairs: Paired) -> str:
+    """Whether a single paired comparison is a clear difference (its 95% interval excludes 0)."""
+    if not pairs.enough:
+        return "inconclusive: needs at least 3 seeds"
+    if pairs.p_value is not None and pairs.p_value < LEVEL:
+        return "a clear difference"
+    return "not a clear difference (the interval includes 0)"
 
 
 def _name(cell: Cell) -> str:
@@ -28,7 +39,7 @@ def target_sentences(record: SweepRecord, choices: dict[str, Choice]) -> list[st
     if not record.has_validation or not cells:
         return []
     epoch_steps = steps_per_epoch(record.runs)
-    times: dict[str, TargetTime] = {cell.optimizer: target_time(cell, record.max_epochs, epoch_steps)
+    times: dict[str, TargetTime] = {cell.optimizer: target_time(cell.runs, record.max_epochs, epoch_steps)
                                     for cell in cells}
     reached = [cell for cell in cells if times[cell.optimizer].reached]
     target = f"{100 * record.target_acc:g}% val target"
@@ -41,8 +52,19 @@ def target_sentences(record: SweepRecord, choices: dict[str, Choice]) -> list[st
     tied = "".join(f"; tied with {_name(cell)}: {_target_text(times[cell.optimizer])}" for cell in first[1:])
     sentences = [f"Fewest steps to the {target}: {_name(first[0])}, {_target_text(times[first[0].optimizer])}"
                  f"{tied} (a seed that missed counts as the full budget)."]
+    others = sorted((cell for cell in cells if cell not in first), key=lambda cell: times[cell.optimizer].steps.mean)
+    if not tied and others:
+        runner_up, steps = others[0], lambda run: run_target_steps(run, record.max_epochs, epoch_steps)[0]  # noqa: E731
+        interval = check_interval_steps([*first[0].runs, *runner_up.runs], epoch_steps)
+        lead = paired(by_seed(runner_up, steps), by_seed(first[0], steps), resolution=interval)
+        sentences.append(f"Steps saved over the next, {_name(runner_up)}: {paired_text(lead, ' steps', digits=0)}"
+                         f"{f' (coarse: checked every {interval:g} steps)' if interval else ''}: {clear_text(lead)}.")
     quickest = min(reached, key=lambda cell: times[cell.optimizer].seconds.mean or float("inf"))
-    if quickest not in first:
+    conditions = {timing_conditions(run) for cell in cells for run in cell.runs}
+    if len(conditions) > 1:
+        sentences.append("Training seconds are not compared: these runs were made under different devices, "
+                         "precisions or numbers of concurrent runs.")
+    elif quickest not in first:
         sentences.append(f"In training seconds {_name(quickest)} was first: "
                          f"{_target_text(times[quickest.optimizer])}.")
     never = [cell.optimizer for cell in cells if not times[cell.optimizer].reached]
@@ -58,20 +80,15 @@ def generalization_sentences(choices: dict[str, Choice]) -> list[str]:
     ranked = sorted(cells, key=lambda cell: cell.metric("test_acc").mean, reverse=True)
     best, second = ranked[0], ranked[1]
     a, b = best.metric("test_acc"), second.metric("test_acc")
-    lead = a.mean - b.mean
-    noise = seed_noise(a, b)
-    if lead < 5e-4:
+    test_acc = lambda run: run.get("test_acc")  # noqa: E731
+    lead = paired(by_seed(best, test_acc), by_seed(second, test_acc))
+    if lead.tie or (lead.mean is not None and abs(lead.mean) < 5e-4):
         sentences = [f"Highest test accuracy at the chosen lr: {_name(best)} at {pct_spread(a)}, level "
                      f"with {_name(second)} at {pct_spread(b)}."]
     else:
-        if noise is None:
-            size = "with one seed there is no spread to compare it with"
-        elif lead > noise:
-            size = f"more than the larger seed std ({100 * noise:.1f} pts)"
-        else:
-            size = f"within the larger seed std ({100 * noise:.1f} pts), so not a clear win"
         sentences = [f"Highest test accuracy at the chosen lr: {_name(best)} at {pct_spread(a)}, ahead of "
-                     f"{_name(second)} at {pct_spread(b)} by {100 * lead:.1f} pts, {size}."]
+                     f"{_name(second)} at {pct_spread(b)}; paired by seed {paired_text(lead, ' pts', 100)}: "
+                     f"{clear_text(lead)}."]
     gaps = [cell for cell in cells if cell.metric("generalization_gap").n]
     if len(gaps) > 1:
         gaps.sort(key=lambda cell: cell.metric("generalization_gap").mean)

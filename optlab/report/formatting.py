@@ -1,6 +1,6 @@
 """How numbers read in the report: one format per kind of quantity, so tables, sentences and claims agree."""
 
-from optlab.report.stats import Spread
+from optlab.report.stats import MIN_SEEDS, Paired, Spread
 
 DASH = "—"
 
@@ -39,3 +39,23 @@ def num_spread(values: Spread, digits: int = 0) -> str:
 
 def mib(value: float | None) -> str:
     return DASH if value is None else f"{value / 2**20:.2f} MiB"
+
+
+def paired_text(pairs: Paired, unit: str, scale: float = 1.0, digits: int = 1, over: str = "seeds") -> str:
+    """'+8.1 pts [95% CI +5.2, +11.0], d_z 4.1, ahead in 3/3 seeds, p 0.012'."""
+    if pairs.mean is None:
+        return "no paired seeds"
+    text = f"{scale * pairs.mean:+.{digits}f}{unit}"
+    if pairs.interval is not None:
+        low, high = pairs.interval
+        text += f" [95% CI {scale * low:+.{digits}f}, {scale * high:+.{digits}f}]"
+    if pairs.effect_size is not None:
+        text += f", d_z {pairs.effect_size:.1f}"
+    text += f", ahead in {pairs.wins}/{pairs.n} {over}"
+    if pairs.wins + pairs.losses < pairs.n:
+        text += f" ({pairs.n - pairs.wins - pairs.losses} tied)"
+    if pairs.p_value is not None:
+        text += f", p {pairs.p_value:.3g}"
+    elif pairs.n < MIN_SEEDS:
+        text += f" (fewer than {MIN_SEEDS} seeds: no interval judged)"
+    return text

@@ -18,6 +18,7 @@ from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
 from optlab.atomic import write_atomic
 from optlab.report.formatting import lr_text
+from optlab.report.pairwise import pairwise
 from optlab.report.selection import Cell, Choice
 from optlab.report.sweep_record import SweepRecord
 
@@ -26,6 +27,7 @@ FIGURES = {
     "val_acc": "fig_val_acc.png",
     "lr_sensitivity": "fig_lr_sensitivity.png",
     "curves": "fig_curves.png",
+    "pairwise": "fig_pairwise.png",
 }
 NO_VALIDATION = "no validation split in this sweep"
 ACC_TOP = 102  # a little above 100% so curves that reach it stay visible
@@ -286,6 +288,41 @@ def curves_figure(record: SweepRecord, choices: dict[str, Choice], colors: dict[
     return figure
 
 
+def pairwise_figure(record: SweepRecord, choices: dict[str, Choice], colors: dict[str, tuple]) -> Figure:
+    """Heatmap of mean paired test-accuracy differences (row minus column); * marks a clear difference."""
+    rows = pairwise(choices)
+    names = [choice.optimizer for choice in choices.values() if choice.chosen is not None]
+    matrix = np.full((len(names), len(names)), np.nan)
+    marks: dict[tuple[int, int], str] = {}
+    for row in rows:
+        i, j = names.index(row.a.optimizer), names.index(row.b.optimizer)
+        if row.pairs.mean is not None:
+            matrix[i, j], matrix[j, i] = 100 * row.pairs.mean, -100 * row.pairs.mean
+            marks[i, j] = marks[j, i] = "*" if row.clear else ""
+    size = max(3.5, 0.9 * len(names) + 2)
+    figure = Figure(figsize=(size + 1.2, size), layout="constrained")
+    ax = figure.subplots()
+    if len(names) < 2:
+        _message(ax, "fewer than 2 optimizers with a chosen lr: nothing to compare")
+        return figure
+    finite = matrix[np.isfinite(matrix)]
+    limit = max(float(np.abs(finite).max()), 0.1) if finite.size else 1.0
+    image = ax.imshow(matrix, cmap="RdBu", vmin=-limit, vmax=limit)
+    for (i, j), mark in marks.items():
+        dark = abs(matrix[i, j]) > 0.6 * limit
+        ax.text(j, i, f"{matrix[i, j]:+.1f}{mark}", ha="center", va="center", fontsize=8,
+                color="white" if dark else "black")
+    labels = [f"{name}\nlr {lr_text(choices[name].chosen.lr)}" for name in names]
+    ax.set_xticks(range(len(names)), labels, fontsize=8)
+    ax.set_yticks(range(len(names)), labels, fontsize=8)
+    figure.colorbar(image, ax=ax, label="test acc, row minus column (pts)")
+    seeds = sorted({row.pairs.n for row in rows})
+    ax.set_title("Paired test-accuracy difference at each optimizer's chosen lr\n"
+                 f"mean over {'/'.join(map(str, seeds)) or 0} seeds; * = 95% interval excludes 0 (Holm over all "
+                 "pairs)", fontsize=9)
+    return figure
+
+
 def save_figure(figure: Figure, path: Path) -> None:
     FigureCanvasAgg(figure)
     write_atomic(path, lambda handle: figure.savefig(handle, format="png", dpi=110))
@@ -295,7 +332,7 @@ def write_figures(record: SweepRecord, choices: dict[str, Choice]) -> dict[str, 
     """Every figure as a PNG in the sweep folder; returns their paths by figure name."""
     colors = optimizer_colors(list(choices))
     builders = {"train_loss": train_loss_figure, "val_acc": val_acc_figure,
-                "lr_sensitivity": lr_sensitivity_figure, "curves": curves_figure}
+                "lr_sensitivity": lr_sensitivity_figure, "curves": curves_figure, "pairwise": pairwise_figure}
     paths = {}
     for key, build in builders.items():
         paths[key] = record.sweep_dir / FIGURES[key]

@@ -7,7 +7,7 @@ from typing import Any
 
 from optlab.errors import OptlabError
 from optlab.report.selection import has_validation
-from optlab.sweep.config import RunSpec
+from optlab.sweep.order import grid_order, run_id
 
 
 @dataclass
@@ -57,8 +57,9 @@ def _read(path: Path) -> Any:
 def planned_run_ids(config: dict[str, Any]) -> list[str]:
     """The grid sweep.json records (its latest invocation), in the sweep's own order."""
     grids = config.get("optimizer_lrs") or {}  # optimizers with their own lr grid (--lrs auto, NAME=...)
-    return [RunSpec(o, lr, s).run_id for o in config.get("optimizers", []) for lr in grids.get(o, config.get("lrs", []))
-            for s in config.get("seeds", [])]
+    optimizers = config.get("optimizers", [])
+    lr_grids = {name: grids.get(name, config.get("lrs", [])) for name in optimizers}
+    return [run_id(*cell) for cell in grid_order(optimizers, lr_grids, config.get("seeds", []))]
 
 
 def load_runs(sweep_dir: Path) -> tuple[list[dict], list[str]]:

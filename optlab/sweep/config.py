@@ -9,7 +9,8 @@ from optlab.errors import OptlabError
 from optlab.optimizers.registry import check_optimizer_args, optimizer_family
 from optlab.problems import DEFAULT_PROBLEM, get_problem
 from optlab.schedules import check_schedule
-from optlab.sweep.grid import arguments_for, check_arguments, folder_name, lr_choice, resolve_lr_grids
+from optlab.sweep.grid import arguments_for, check_arguments, lr_choice, resolve_lr_grids
+from optlab.sweep.order import folder_name, grid_order, run_id
 from optlab.sweep.run_claims import DEFAULT_STALE_AFTER
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop")
@@ -21,10 +22,10 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 PROTOCOL_FIELDS = (
     "optimizer_kwargs", "schedule", "warmup_epochs", "batch_size", "max_epochs", "dataset_source",
     "val_size", "augment", "precision", "limit_train_batches", "target_acc", "max_loss",
-    "synthetic_size", "channels_last", "fused", "problem", "l2",
+    "synthetic_size", "channels_last", "fused", "problem", "l2", "val_every",
 )
-# What protocol fields added later meant in sweep folders recorded before them: those folders stay resumable.
-PROTOCOL_BEFORE_PROBLEMS = {"problem": DEFAULT_PROBLEM, "l2": 0.0}
+# Protocol fields added later, with the value a folder recorded before them was run with: it stays resumable.
+PROTOCOL_DEFAULTS = {"problem": DEFAULT_PROBLEM, "l2": 0.0, "val_every": 1.0}
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class RunSpec:
 
     @property
     def run_id(self) -> str:
-        return f"{folder_name(self.optimizer)}_lr{self.lr:g}_seed{self.seed}"
+        return run_id(self.optimizer, self.lr, self.seed)
 
 
 @dataclass
@@ -67,6 +68,7 @@ class SweepConfig:
     augment: bool | None = None
     synthetic_size: int = 10_000
     target_acc: float | None = None
+    val_every: float = 1.0
     max_loss: float = 1e3
     name: str = "sweep"
     log_dir: str = "lightning_logs"
@@ -111,8 +113,9 @@ class SweepConfig:
         return optimizer_family(optimizer, self.families)
 
     def runs(self) -> list[RunSpec]:
-        """The whole grid, in a fixed order (shards and resumes rely on it)."""
-        return [RunSpec(o, lr, s) for o in self.optimizers for lr in self.lr_grid(o) for s in self.seeds]
+        """The whole grid in a fixed order (shards rely on it): optimizers interleaved, see grid_order."""
+        grids = {name: self.lr_grid(name) for name in self.optimizers}
+        return [RunSpec(*cell) for cell in grid_order(self.optimizers, grids, self.seeds)]
 
     def shard_runs(self) -> list[RunSpec]:
         """This shard's disjoint slice of the grid: every N-th run starting at K-1."""
@@ -136,6 +139,7 @@ class SweepConfig:
         _require(self.max_epochs >= 1, f"--max-epochs must be >= 1, got {self.max_epochs}")
         _require(self.val_size is None or self.val_size >= 0, f"--val-size must be >= 0, got {self.val_size}")
         _require(0 < self.target_acc <= 1, f"--target-acc must be in (0, 1], got {self.target_acc}")
+        _require(0 < self.val_every <= 1, f"--val-every must be a fraction of an epoch in (0, 1], got {self.val_every}")
         _require(self.parallel == "auto" or (isinstance(self.parallel, int) and self.parallel >= 1),
                  f"--parallel must be a count >= 1 or auto, got {self.parallel!r}")
         _require(self.num_nodes >= 1, f"--num-nodes must be >= 1, got {self.num_nodes}")

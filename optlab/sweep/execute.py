@@ -18,7 +18,7 @@ from optlab.data import CIFAR10DataModule
 from optlab.errors import OptlabError
 from optlab.runner import make_datamodule, run_dir, run_one
 from optlab.sweep.concurrency import Plan, plan_parallel
-from optlab.sweep.config import PROTOCOL_BEFORE_PROBLEMS, RunSpec, SweepConfig
+from optlab.sweep.config import PROTOCOL_DEFAULTS, RunSpec, SweepConfig
 from optlab.sweep.progress import Progress, headline
 from optlab.sweep.ranks import Ranks, global_rank
 from optlab.sweep.results import read_json, write_json_atomic
@@ -104,10 +104,10 @@ def claim_sweep_folder(config: SweepConfig) -> None:
                               f"run(s), e.g. {run_id} by {holder.describe()}); stop them first, or use a new --name")
         shutil.rmtree(sweep_dir)
     if manifest.is_file():
-        recorded = read_json(manifest).get("protocol", {})
+        recorded = {**PROTOCOL_DEFAULTS, **read_json(manifest).get("protocol", {})}
         differences = [f"{key}: {recorded.get(key)!r} there, {value!r} here"
                        for key, value in config.protocol().items()
-                       if recorded.get(key, PROTOCOL_BEFORE_PROBLEMS.get(key)) != value]
+                       if recorded.get(key) != value]
         if differences:
             raise OptlabError(
                 f"{sweep_dir} holds a sweep made with other settings ({'; '.join(differences)}); "

@@ -1,11 +1,11 @@
 """A grid per optimizer: its own learning rates (`--lrs auto`, `--lrs adam=1e-4,3e-4`) and its own arguments
 (`--optimizer-args adam.betas=0.9,0.99`), resolved to plain numbers and dicts before any run."""
 
-import re
 from typing import Any
 
 from optlab.errors import OptlabError
 from optlab.optimizers.registry import accepted_arguments, accepts_argument, check_lr, optimizer_spec
+from optlab.sweep.order import folder_name  # noqa: F401  (re-exported)
 
 LR_KEYWORDS = ("auto", "default")  # each optimizer's own lr_grid / its default lr
 DEFAULT_LRS = [1e-3]
@@ -128,6 +128,3 @@ def check_arguments(optimizers: list[str], kwargs: dict[str, Any]) -> None:
                               "qualify it with the optimizer it is for (NAME.KEY=VALUE)")
 
 
-def folder_name(optimizer: str) -> str:
-    """A name safe for folders and file names: registry names as they are, plug-in paths with - for / and :."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", optimizer).strip(".-") or "optimizer"

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from optlab.atomic import write_text_atomic
+from optlab.errors import OptlabError
+from optlab.report.target import first_reached
 
 SPIKE_WINDOW = 50
 CURVE_POINTS = 400
@@ -20,14 +22,6 @@ def write_json_atomic(path: Path, payload: Any) -> None:
 def read_json(path: Path) -> Any:
     with path.open() as handle:
         return json.load(handle)
-
-
-def time_to_target(epochs: list[dict], target: float) -> dict | None:
-    """The first epoch whose val accuracy reaches target, with its step and training seconds."""
-    for record in epochs:
-        if record.get("val_acc") is not None and record["val_acc"] >= target:
-            return {"epoch": record["epoch"], "step": record["step"], "seconds": record["train_seconds"]}
-    return None
 
 
 def loss_spikes(losses: list[float], window: int = SPIKE_WINDOW) -> int:
@@ -56,7 +50,8 @@ def downsample(losses: list[float], points: int = CURVE_POINTS) -> list[list[flo
     return curve
 
 
-def summarize(epochs: list[dict], step_losses: list[float], target_acc: float) -> dict[str, Any]:
+def summarize(epochs: list[dict], step_losses: list[float], target_acc: float,
+              val_checks: list[dict] | None = None) -> dict[str, Any]:
     """Convergence, generalization-free stability and speed figures derivable from the history alone."""
     val = [(r["epoch"], r["val_acc"]) for r in epochs if r.get("val_acc") is not None]
     best_epoch, best_val = max(val, key=lambda item: item[1]) if val else (None, None)
@@ -70,8 +65,20 @@ def summarize(epochs: list[dict], step_losses: list[float], target_acc: float) -
         "best_val_epoch": best_epoch,
         "running_train_acc_last_epoch": epochs[-1].get("train_acc") if epochs else None,
         "final_train_loss": epochs[-1].get("train_loss") if epochs else None,
-        "time_to_target": time_to_target(epochs, target_acc),
+        "time_to_target": first_reached(val_checks or epochs, target_acc),
         "loss_std_last_epoch": statistics.pstdev(finite) if len(finite) > 1 else None,
         "loss_spikes": loss_spikes(step_losses),
         "train_loss_curve": downsample(step_losses),
     }
+
+
+def check_world_size(sweep_dir: Path, world_size: int) -> None:
+    """A folder never mixes world sizes: the effective batch, and so every number, depends on it."""
+    for path in sorted((sweep_dir / "results").glob("*.json")):
+        try:
+            recorded = read_json(path).get("world_size")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if recorded is not None and recorded != world_size:
+            raise OptlabError(f"{sweep_dir} holds runs made at world size {recorded} ({path.stem}) and this run has "
+                              f"{world_size}; use the same --devices/--num-nodes, or a new --name")
