@@ -23,7 +23,7 @@ from optlab.module import ImageClassifier
 from optlab.monitor import RunMonitor
 from optlab.problems import get_problem
 from optlab.sweep.config import RunSpec, SweepConfig
-from optlab.sweep.grid import folder_name
+from optlab.sweep.order import folder_name
 from optlab.sweep.results import check_world_size, summarize
 
 # Lightning hints that do not apply to in-memory tensor batches (workers, tiny logging intervals).

@@ -4,9 +4,9 @@ Each problem's sweep chooses its own lr per optimizer on validation (as its repo
 ranked within the problem by mean test accuracy at that lr (1 = best, ties share the mean of their ranks), as
 DeepOBS ranks by final test accuracy. Across problems: the mean rank, and a performance profile (Dolan & Moré,
 2002; AlgoPerf scores submissions with one): the share of problems on which an optimizer's accuracy is within a
-factor τ of the best one's, ratio = best accuracy / its accuracy. A rank is marked "≈" where its gap to the
-problem's best is not larger than the seed-to-seed spread (the rule the report's claims use), so it is not told
-apart from the best by this sweep.
+factor τ of the best one's, ratio = best accuracy / its accuracy. A rank is marked "≈" where the paired
+comparison with the problem's best (by seed, 95% Student-t interval, as the report's verdicts) does not exclude
+zero, or rests on fewer than 3 seeds: this sweep does not tell it apart from the best.
 """
 
 import math
@@ -17,7 +17,7 @@ from typing import Any
 from optlab.atomic import write_text_atomic
 from optlab.report.formatting import lr_text
 from optlab.report.selection import choose_lrs
-from optlab.report.stats import seed_noise
+from optlab.report.stats import paired
 from optlab.report.sweep_record import load_sweep_record
 from optlab.sweep.results import write_json_atomic
 
@@ -52,6 +52,10 @@ def average_ranks(scores: dict[str, float]) -> dict[str, float]:
     return ranks
 
 
+def _by_seed(cell) -> dict[int, float | None]:
+    return {run["seed"]: run.get(RANKED_ON) for run in cell.runs}
+
+
 def problem_standings(runs: list[dict[str, Any]], order: list[str]) -> list[Standing]:
     """Rank the optimizers of one problem's sweep; an optimizer with no chosen lr or no test result is left out."""
     chosen = {}
@@ -67,11 +71,13 @@ def problem_standings(runs: list[dict[str, Any]], order: list[str]) -> list[Stan
     standings = []
     for name, cell in chosen.items():
         test = cell.metric(RANKED_ON)
-        noise = seed_noise(best, test)
-        gap = best.mean - test.mean
+        # Paired by seed, as every comparison of the report: tied unless the 95% interval excludes zero.
+        difference = paired(_by_seed(chosen[best_name]), _by_seed(cell))
+        clear = difference.enough and not difference.tie and difference.interval is not None \
+            and difference.interval[0] > 0
         standings.append(Standing(
             optimizer=name, lr=cell.lr, seeds=test.n, test_acc=test.mean, test_acc_std=test.std, rank=ranks[name],
-            tied_with_best=name == best_name or (noise is not None and gap <= noise),
+            tied_with_best=name == best_name or not clear,
             ratio_to_best=best.mean / test.mean if test.mean > 0 else math.inf,
         ))
     return sorted(standings, key=lambda s: (s.rank, s.optimizer))
@@ -122,8 +128,8 @@ def _acc(row: dict[str, Any]) -> str:
 def render_summary(summary: dict[str, Any]) -> str:
     problems = list(summary["problems"])
     lines = ["# Across problems", "", f"Ranked on {summary['ranked_on']}; each problem chose its own lrs. "
-             "≈: not told apart from that problem's best by the seed spread (gap ≤ the larger sample std; with "
-             "one seed nothing can be told apart except by equal means, so ≈ is only shown with several seeds).", ""]
+             "≈: not told apart from that problem's best (the paired 95% interval over seeds includes zero, or "
+             "fewer than 3 seeds).", ""]
     header = ["optimizer", "mean rank", *problems, *(f"within {tau:g}× of best" for tau in PROFILE_TAUS)]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     by_problem = {p: {row["optimizer"]: row for row in rows} for p, rows in summary["problems"].items()}

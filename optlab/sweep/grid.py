@@ -5,7 +5,6 @@ from typing import Any
 
 from optlab.errors import OptlabError
 from optlab.optimizers.registry import accepted_arguments, accepts_argument, check_lr, optimizer_spec
-from optlab.sweep.order import folder_name  # noqa: F401  (re-exported)
 
 LR_KEYWORDS = ("auto", "default")  # each optimizer's own lr_grid / its default lr
 DEFAULT_LRS = [1e-3]
