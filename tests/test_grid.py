@@ -19,7 +19,12 @@ def test_auto_gives_each_optimizer_its_own_range_and_a_plain_list_still_applies_
     config = resolved("--optimizers", "sgd", "adam", "muon", "--lrs", "auto")
     for name in ("sgd", "adam", "muon"):
         assert config.lr_grid(name) == list(OPTIMIZERS[name].lr_grid)
-    assert [(r.optimizer, r.lr) for r in config.runs()][:2] == [("sgd", 0.01), ("sgd", 0.03)]
+    # Interleaved: each optimizer's first lr, then each one's second, ... (seed-major)
+    assert [(r.optimizer, r.lr) for r in config.runs()][:4] == [
+        ("sgd", OPTIMIZERS["sgd"].lr_grid[0]), ("adam", OPTIMIZERS["adam"].lr_grid[0]),
+        ("muon", OPTIMIZERS["muon"].lr_grid[0]), ("sgd", OPTIMIZERS["sgd"].lr_grid[1])]
+    assert sorted((r.optimizer, r.lr) for r in config.runs()) == sorted(
+        (name, lr) for name in ("sgd", "adam", "muon") for lr in OPTIMIZERS[name].lr_grid)
     plain = resolved("--optimizers", "sgd", "adam", "--lrs", "1e-3", "1e-2")
     assert plain.lr_grid("sgd") == plain.lr_grid("adam") == [1e-3, 1e-2] and plain.optimizer_lrs == {}
 
