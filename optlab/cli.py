@@ -187,12 +187,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = apply_sweep_file(build_parser, args, argv)
         configs = configs_from_args(args)
+        _warn_few_seeds(configs[0])  # up front, before anything else can stop the sweep
         for config in configs:  # every problem's settings checked before any of them runs
             config.validate()
     except OptlabError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    _warn_few_seeds(configs[0])
     status = 0
     for config in configs:
         status = max(status, _sweep_one_problem(config, several=len(configs) > 1))

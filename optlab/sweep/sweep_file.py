@@ -66,7 +66,7 @@ def _convert(action: argparse.Action, key: str, value: Any, path: Path) -> Any:
     if action.nargs in ("+", "*"):
         items = value if isinstance(value, list) else [value]
         return [action.type(item) if action.type and isinstance(item, str) else item for item in items]
-    if action.const is True or action.const is False:  # store_true / store_false
+    if action.const is True or action.const is False or isinstance(action, argparse.BooleanOptionalAction):
         if not isinstance(value, bool):
             raise OptlabError(f"{path}: {key} must be true or false, got {value!r}")
         return value
