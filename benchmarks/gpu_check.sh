@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check, in one call on a machine with a CUDA GPU and python3 holding torch, lightning, torchmetrics,
+# The GPU check, in one command on a machine with a CUDA GPU and python3 holding torch, lightning, torchmetrics,
 # tensorboard and matplotlib (no package index needed):
 #   bash benchmarks/gpu_check.sh [STEP ...]        (default: every step, in this order)
 # Steps: env cold warm seq bench eager profile. Each writes its log under $OUT (default ./gpu-check); the

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# The published reports, made on a GPU machine in as many device calls as they need (each resumes the last):
+# The published reports, made on a GPU machine in as many invocations as they need (each resumes the last):
 #   bash benchmarks/gpu_reports.sh comparison   # every registry optimizer, own lr grid, 3 seeds, 10 epochs,
 #                                               # augmentation, on seed_cnn and deepobs_3c3d
 #   bash benchmarks/gpu_reports.sh deepobs      # deepobs_3c3d, 100 epochs, DeepOBS's best lrs, 3 seeds
 # Needs what benchmarks/gpu_check.sh needs (python3 with torch, lightning, torchmetrics, tensorboard and
 # matplotlib; the CIFAR-10 image-folder archive at .gpu/cifar10-jpg.tar.gz) plus the optimizer packages as
 # wheels in .whl/ (schedulefree, prodigyopt, pytorch-optimizer; see BENCHMARKS.md). Sweep folders live in
-# .gpu/logs: bring .gpu back between calls (the results files are all a resume needs: finished runs are
+# .gpu/logs: bring .gpu back between invocations (the results files are all a resume needs: finished runs are
 # skipped, an interrupted one starts over). REPORTS_BUDGET (seconds, default 480) stops the sweep in time to
-# pack what finished into $OUT/reports.tgz; unpack it into .gpu/logs before the next call.
+# pack what finished into $OUT/reports.tgz; unpack it into .gpu/logs before the next invocation.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-gpu-reports}"; mkdir -p "$out" .gpu/logs
