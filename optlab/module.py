@@ -5,6 +5,7 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.trainer.states import TrainerFn
 from torch import Tensor
 from torchmetrics import MaxMetric
 from torchmetrics.classification import MulticlassAccuracy
@@ -51,6 +52,7 @@ class ImageClassifier(L.LightningModule):
         self.best_val_acc = MaxMetric()
         self._compiled = None
         self._graphed_shape: torch.Size | None = None
+        self._graphs_decided = False
 
     def configure_model(self) -> None:
         if self.hparams.compile_model and self._compiled is None:
@@ -83,7 +85,7 @@ class ImageClassifier(L.LightningModule):
         mode = self.hparams.cuda_graphs
         if mode == "on":
             return True
-        if mode != "auto" or getattr(self, "_graphs_decided", False):
+        if mode != "auto" or self._graphs_decided:
             return False
         self._graphs_decided = True
         return (images.is_cuda and self.trainer.world_size == 1 and not self.hparams.compile_model
@@ -114,8 +116,14 @@ class ImageClassifier(L.LightningModule):
 
     # Schedule-free optimizers: train at the interpolated weights, evaluate and checkpoint the averaged ones.
     # Switching is idempotent, so every entry to training or evaluation simply asks for the weights it needs.
-    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+    # Training is entered at an epoch's start and again after each validation inside fit (not per step: the
+    # training step is the hot path).
+    def on_train_epoch_start(self) -> None:
         use_training_weights(self._optimizers())
+
+    def on_validation_end(self) -> None:
+        if self.trainer.state.fn == TrainerFn.FITTING:  # training resumes after this check
+            use_training_weights(self._optimizers())
 
     def on_validation_start(self) -> None:
         use_evaluation_weights(self._optimizers())

@@ -81,6 +81,11 @@ def run_dir(config: SweepConfig, spec: RunSpec) -> Path:
     return config.sweep_dir / folder_name(spec.optimizer) / f"lr{spec.lr:g}_seed{spec.seed}"
 
 
+def checkpoint_path(config: SweepConfig, spec: RunSpec) -> Path:
+    """The one checkpoint a run keeps (its last finished epoch), from which it resumes."""
+    return run_dir(config, spec) / "checkpoints" / "last.ckpt"
+
+
 def weights_checksum(module: torch.nn.Module) -> str:
     """A digest of the initial weights: equal digests prove runs started from the same point."""
     digest = hashlib.sha256()
@@ -155,7 +160,7 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
     val_size = datamodule.resolved_val_size()
     trainer = build_trainer(config, spec, monitor, val_size > 0)
     check_world_size(config.sweep_dir, trainer.world_size)
-    last = run_dir(config, spec) / "checkpoints" / "last.ckpt"
+    last = checkpoint_path(config, spec)
     resumed = last.is_file() and checkpoint_loads(last)
     fit_started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=str(last) if resumed else None, weights_only=True)
@@ -167,6 +172,7 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
     if trainer.global_rank != 0:
         return None
     world_size = trainer.world_size
+    on_cuda = trainer.strategy.root_device.type == "cuda"
     result = {
         "run_id": spec.run_id,
         "problem": config.problem,
@@ -196,11 +202,10 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
         "train_images": monitor.train_images * world_size,
         "optimizer_state_bytes": monitor.optimizer_state_bytes,
         "peak_memory_bytes": monitor.peak_memory_bytes,
-        "peak_memory_kind": "cuda_max_allocated" if trainer.strategy.root_device.type == "cuda" else "process_rss",
+        "peak_memory_kind": "cuda_max_allocated" if on_cuda else "process_rss",
         "concurrent_runs": config.concurrent_runs,
         "run_peak_memory_bytes": monitor.run_peak_memory_bytes,
-        "run_peak_memory_kind": ("cuda_max_allocated" if trainer.strategy.root_device.type == "cuda"
-                                 else "rss_over_run_start"),
+        "run_peak_memory_kind": "cuda_max_allocated" if on_cuda else "rss_over_run_start",
         "epochs": monitor.epochs,
         "val_every": config.val_every,
         "val_checks": monitor.val_checks,

@@ -16,7 +16,7 @@ from typing import Any
 
 from optlab.data import CIFAR10DataModule
 from optlab.errors import OptlabError
-from optlab.runner import make_datamodule, run_dir, run_one
+from optlab.runner import checkpoint_path, make_datamodule, run_one
 from optlab.sweep.concurrency import Plan, plan_parallel
 from optlab.sweep.config import PROTOCOL_DEFAULTS, RunSpec, SweepConfig
 from optlab.sweep.progress import Progress, headline
@@ -199,7 +199,7 @@ def take_run(config: SweepConfig, spec: RunSpec, claims: RunClaims) -> tuple[Run
     if result_path(config.sweep_dir, spec).is_file():  # finished and released just before this claim
         claim.release()
         return None, f"skip {spec.run_id}: finished by another process"
-    resuming = (run_dir(config, spec) / "checkpoints" / "last.ckpt").is_file()
+    resuming = checkpoint_path(config, spec).is_file()
     taken = f" (taken over from {claim.replaced.describe()}, gone)" if claim.replaced else ""
     return claim, f"{'resume' if resuming else 'run'} {spec.run_id}{taken}"
 
