@@ -18,6 +18,7 @@ from unittest import mock
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from optlab.data import image_folder  # noqa: E402
+from optlab.errors import OptlabError  # noqa: E402
 
 
 def legacy_fingerprint(files: list[tuple[Path, int]], root: Path) -> str:
@@ -43,7 +44,14 @@ def main() -> int:
     parser.add_argument("--data-dir", required=True, type=Path)
     parser.add_argument("--decode-images", type=int, default=6000, help="train images decoded per timing")
     args = parser.parse_args()
-    root = args.data_dir
+    try:
+        return measure(args.data_dir, args.decode_images)
+    except OptlabError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def measure(root: Path, decode_images: int) -> int:
     classes = image_folder.find_classes(root / "train")
     files = []
     listing = timed(lambda: files.__setitem__(slice(None), image_folder.list_files(root / "train", classes)
@@ -52,7 +60,7 @@ def main() -> int:
     old, new = timed(lambda: legacy_fingerprint(files, root)), timed(lambda: image_folder.fingerprint(files, root))
     print(f"{os.cpu_count()} cores; {len(files)} files listed in {listing:.2f} s")
     print(f"cache fingerprint: pathlib {old:.2f} s, strings {new:.2f} s ({old / new:.1f}x)")
-    subset = files[:: max(1, len(files) // args.decode_images)][: args.decode_images]
+    subset = files[:: max(1, len(files) // decode_images)][:decode_images]
     pool = image_folder.ThreadPoolExecutor
     with mock.patch.object(image_folder, "ThreadPoolExecutor", lambda workers: pool(1)):
         one = timed(lambda: image_folder._decode_split(subset), 1)
