@@ -5,7 +5,6 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.trainer.states import TrainerFn
 from torch import Tensor
 from torchmetrics import MaxMetric
 from torchmetrics.classification import MulticlassAccuracy
@@ -53,6 +52,7 @@ class ImageClassifier(L.LightningModule):
         self._compiled = None
         self._graphed_shape: torch.Size | None = None
         self._graphs_decided = False
+        self._evaluation_weights_in_use = True  # unknown at the start (a resumed optimizer may be in eval mode)
 
     def configure_model(self) -> None:
         if self.hparams.compile_model and self._compiled is None:
@@ -112,34 +112,32 @@ class ImageClassifier(L.LightningModule):
         # the mode, so a resumed run switches back exactly as an unbroken one does).
         self.log("train/acc", self.train_acc.compute())
         self.train_acc.reset()
-        use_evaluation_weights(self._optimizers())
+        self.use_evaluation_weights()
 
     # Schedule-free optimizers: train at the interpolated weights, evaluate and checkpoint the averaged ones.
-    # Switching is idempotent, so every entry to training or evaluation simply asks for the weights it needs.
-    # Training is entered at an epoch's start and again after each validation inside fit (not per step: the
-    # training step is the hot path).
-    def on_train_epoch_start(self) -> None:
-        use_training_weights(self._optimizers())
-
-    def on_validation_end(self) -> None:
-        if self.trainer.state.fn == TrainerFn.FITTING:  # training resumes after this check
+    # Training weights are restored at the first step after any switch to evaluation (a resumed run starts
+    # there too), so a step with nothing to switch costs one flag test on the hot path.
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        if self._evaluation_weights_in_use:
             use_training_weights(self._optimizers())
+            self._evaluation_weights_in_use = False
 
     def on_validation_start(self) -> None:
-        use_evaluation_weights(self._optimizers())
+        self.use_evaluation_weights()
 
     def on_test_start(self) -> None:
-        use_evaluation_weights(self._optimizers())
+        self.use_evaluation_weights()
 
     def on_predict_start(self) -> None:
-        use_evaluation_weights(self._optimizers())
+        self.use_evaluation_weights()
 
     def on_fit_end(self) -> None:
-        use_evaluation_weights(self._optimizers())
+        self.use_evaluation_weights()
 
     def use_evaluation_weights(self) -> None:
-        """For evaluations outside a Trainer loop (the train-subset accuracy)."""
+        """Also for evaluations outside a Trainer loop (the train-subset accuracy)."""
         use_evaluation_weights(self._optimizers())
+        self._evaluation_weights_in_use = True
 
     def _optimizers(self) -> list:
         trainer = self._trainer
