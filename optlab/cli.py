@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from optlab.data.datamodule import DATASETS
+from optlab.data.sources import DATASETS
 from optlab.errors import OptlabError
 from optlab.optimizers.families import FAMILIES
 from optlab.optimizers.registry import OPTIMIZERS
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _warn_few_seeds(config: SweepConfig) -> None:
     from optlab.report.stats import MIN_SEEDS
-    from optlab.sweep.execute import say
+    from optlab.sweep.ranks import say
 
     if len(config.optimizers) > 1 and len(config.seeds) < MIN_SEEDS:
         say(f"warning: {len(config.seeds)} seed(s): the report needs at least {MIN_SEEDS} paired seeds to call "
@@ -214,7 +214,8 @@ def _warn_few_seeds(config: SweepConfig) -> None:
 
 def _sweep_one_problem(config: SweepConfig, several: bool) -> int:
     from optlab.report.table import results_table
-    from optlab.sweep.execute import run_sweep, say
+    from optlab.sweep.execute import run_sweep
+    from optlab.sweep.ranks import say
 
     if several:
         say(f"\n== problem {config.problem}: {config.sweep_dir} ==")
@@ -244,7 +245,7 @@ def _sweep_one_problem(config: SweepConfig, several: bool) -> int:
 
 
 def _write_cross_problem_summary(configs: list[SweepConfig]) -> None:
-    from optlab.sweep.execute import global_rank, say
+    from optlab.sweep.ranks import global_rank, say
 
     if global_rank() != 0:
         return
@@ -261,7 +262,7 @@ def _write_cross_problem_summary(configs: list[SweepConfig]) -> None:
 
 
 def _make_report(sweep_dir, config: SweepConfig) -> None:
-    from optlab.sweep.execute import global_rank, say
+    from optlab.sweep.ranks import global_rank, say
 
     if global_rank() != 0:
         return

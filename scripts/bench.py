@@ -26,7 +26,7 @@ from benchmarks.throughput import (  # noqa: E402
     load_data,
     run_benchmarks,
 )
-from optlab.data.datamodule import DATASETS  # noqa: E402
+from optlab.data.sources import DATASETS  # noqa: E402
 from optlab.errors import OptlabError  # noqa: E402
 from optlab.sweep.config import COMPILE_MODES  # noqa: E402
 

@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -6,7 +8,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from optlab.cli import main
 from optlab.monitor import divergence_index
-from tests.helpers import results, run_script, sweep_args
+from tests.helpers import ROOT, results, run_script, sweep_args
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +150,16 @@ def test_script_errors_have_no_traceback(tmp_path):
         assert done.returncode == 2
         assert "Traceback" not in done.stderr and done.stderr.strip().count("\n") == 0, done.stderr
     assert not (tmp_path / "cli").exists()
+
+
+def test_a_flag_error_stops_before_lightning_is_imported(tmp_path):
+    """The one-line answer to a typo comes before the seconds Lightning's import takes."""
+    code = ("import sys; from optlab.cli import main; "
+            f"code = main({sweep_args(tmp_path, 'cli', '--optimizers', 'adamm')!r}); "
+            "print(code, 'lightning' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.stdout.split() == ["2", "False"], done.stdout + done.stderr
+    assert "unknown optimizer 'adamm'" in done.stderr
 
 
 def test_results_json_is_valid_after_sweep(two_optimizer_sweep):

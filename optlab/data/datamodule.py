@@ -12,10 +12,10 @@ from optlab.data.arrays import ImageArrays
 from optlab.data.batch_transforms import AUGMENTATIONS, PREPROCESSINGS
 from optlab.data.image_folder import is_image_folder, read_image_folder
 from optlab.data.pickled import ensure_pickled, read_pickled
+from optlab.data.sources import DATASETS
 from optlab.data.synthetic import make_synthetic
 from optlab.errors import OptlabError
 
-DATASETS = ("auto", "cifar10", "imagefolder", "synthetic")
 SPLIT_SEED = 20_240_601  # fixed: every run, seed and optimizer validates on the same held-out images
 
 

@@ -20,7 +20,7 @@ from optlab.runner import checkpoint_path, make_datamodule, run_one
 from optlab.sweep.concurrency import Plan, plan_parallel
 from optlab.sweep.config import PROTOCOL_DEFAULTS, RunSpec, SweepConfig
 from optlab.sweep.progress import Progress, headline
-from optlab.sweep.ranks import Ranks, global_rank
+from optlab.sweep.ranks import Ranks, say
 from optlab.sweep.results import read_json, write_json_atomic
 from optlab.sweep.run_claims import RunClaim, RunClaims
 
@@ -36,11 +36,6 @@ class SweepResult:
     skipped: list[str] = field(default_factory=list)
     elsewhere: list[str] = field(default_factory=list)  # runs another live process held when this one got to them
     phase_seconds: dict[str, float] = field(default_factory=dict)
-
-
-def say(message: str) -> None:
-    if global_rank() == 0:
-        print(message, flush=True)
 
 
 def results_dir(sweep_dir: Path) -> Path:

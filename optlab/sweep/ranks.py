@@ -7,15 +7,32 @@ at once; Lightning's own launcher on one machine starts the others when asked, s
 before the first Trainer, and every rank joins the process group through Lightning's strategy.
 """
 
+import os
 from typing import Any, TypeVar
 
-from lightning.fabric.utilities.rank_zero import rank_zero_only
+# The object Lightning gives its rank to (lightning.fabric re-exports it): importing it here costs no Lightning import,
+# so a command that stops at a flag error stays quick.
+from lightning_utilities.core.rank_zero import rank_zero_only
 
 T = TypeVar("T")
+RANK_VARIABLES = ("RANK", "LOCAL_RANK", "SLURM_PROCID", "JSM_NAMESPACE_RANK")  # where Lightning reads it, in order
 
 
 def global_rank() -> int:
-    return getattr(rank_zero_only, "rank", 0)
+    """Lightning's rank once it is imported; before that, the launcher's environment, read as Lightning reads it."""
+    rank = getattr(rank_zero_only, "rank", None)
+    if rank is not None:
+        return rank
+    for name in RANK_VARIABLES:
+        if os.environ.get(name) is not None:
+            return int(os.environ[name])
+    return 0
+
+
+def say(message: str) -> None:
+    """Print once per multi-process run: on global rank 0."""
+    if global_rank() == 0:
+        print(message, flush=True)
 
 
 class Ranks:
