@@ -130,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cuda-graphs", default="auto", choices=CUDA_GRAPHS,
                      help="replay the network's forward and backward as CUDA graphs: the same kernels, less host "
                           "time per step; auto: on a single CUDA device in fp32 without --compile")
+    run.add_argument("--deterministic", action="store_true",
+                     help="deterministic kernels where torch has them (cuDNN, cuBLAS; a warning names any op without "
+                          "one): a rerun, side by side or alone, gives the same bits on the same GPU; slower")
     run.add_argument("--parallel", type=_parallel, default="auto",
                      help="runs at once, each in its own process; auto: as many as the GPUs hold (up to 5 "
                           "each), one at a time on a CPU")

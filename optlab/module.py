@@ -79,6 +79,11 @@ class ImageClassifier(L.LightningModule):
         self.train_acc.update(logits.detach(), labels)
         return loss
 
+    @property
+    def replays_cuda_graphs(self) -> bool:
+        """Whether training steps replay the captured graphs (decided at the first step)."""
+        return self._graphed_shape is not None
+
     def _wants_cuda_graphs(self, images: Tensor) -> bool:
         """on: always (the sweep checked it can); auto: where graphs are known to work and pay, one CUDA device
         in fp32 without torch.compile. Decided once, at the first step, when the device is known."""

@@ -120,6 +120,9 @@ def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_v
         limit_val_batches=None if has_val else 0, val_check_interval=config.val_every,
         logger=logger, callbacks=callbacks,
         num_sanity_val_steps=0, enable_model_summary=False, enable_progress_bar=config.progress,
+        # "warn": an op with no deterministic kernel warns instead of ending the run (the bits may then differ).
+        # False, not None, otherwise: torch's switch is process-wide, and a run records what it ran with.
+        deterministic="warn" if config.deterministic else False,
     )
 
 
@@ -187,6 +190,8 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
         "effective_batch_size": config.batch_size * world_size,
         "precision": str(trainer.precision),
         "accelerator": trainer.strategy.root_device.type,
+        "deterministic": config.deterministic,
+        "cuda_graphs": model.replays_cuda_graphs,
         "augment": config.augment,
         "augmentation": get_problem(config.problem).augmentation if config.augment else "none",
         "l2": config.l2,

@@ -14,7 +14,7 @@ from optlab.module import ImageClassifier
 from optlab.sweep.concurrency import Plan
 from optlab.sweep.config import RunSpec, SweepConfig
 from optlab.sweep.execute import _run_parallel, slot_configs
-from tests.helpers import ROOT, sweep_args
+from tests.helpers import ROOT, comparable, results, sweep_args
 
 
 def fake_graphs(calls: list):
@@ -77,6 +77,25 @@ def test_cuda_graphs_conflicts_are_one_line(tmp_path, capsys, flags, message):
     assert main(sweep_args(tmp_path, "graphs", *flags)) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+
+
+@pytest.fixture
+def restores_determinism():
+    """torch's deterministic switch is process-wide: put it back for the tests that follow."""
+    before = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    yield
+    torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+
+
+def test_deterministic_runs_record_it_switch_it_per_run_and_match_the_default_on_a_cpu(tmp_path, restores_determinism):
+    assert main(sweep_args(tmp_path, "det", "--optimizers", "sgd", "--deterministic")) == 0
+    assert torch.are_deterministic_algorithms_enabled()
+    assert main(sweep_args(tmp_path, "plain", "--optimizers", "sgd")) == 0
+    assert not torch.are_deterministic_algorithms_enabled()  # a later run without the flag is not deterministic
+    det, plain = results(tmp_path, "det")["sgd_lr0.001_seed0"], results(tmp_path, "plain")["sgd_lr0.001_seed0"]
+    assert (det["deterministic"], plain["deterministic"]) == (True, False)
+    assert det["cuda_graphs"] is False and plain["cuda_graphs"] is False
+    assert comparable(det) == comparable(plain)  # CPU kernels are deterministic already: same bits
 
 
 def test_slots_record_how_many_runs_share_each_gpu():

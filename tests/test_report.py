@@ -222,6 +222,20 @@ def test_claims_supported_when_the_numbers_clearly_agree(tmp_path):
     assert claims["b"].verdict == INCONCLUSIVE and "momentum is not in this sweep" in claims["b"].missing
 
 
+def test_speed_is_compared_only_between_runs_made_with_the_same_kernels(tmp_path):
+    runs = []
+    for seed in (0, 1, 2):
+        runs.append(fake_run("sgd", 1e-2, seed, val=0.8, test=0.7, images_per_second=1000 + seed))
+        runs.append(fake_run("adam", 1e-2, seed, val=0.8, test=0.6, images_per_second=800 + seed))
+    older = claims_of(write_sweep(tmp_path / "older", runs))["d2"]  # results without the kernel fields
+    assert older.verdict == SUPPORTED
+    # The same numbers, but sgd ran with deterministic kernels (slower by themselves): no fair pair is left.
+    mixed = [{**run, "deterministic": run["optimizer"] == "sgd", "cuda_graphs": False} for run in runs]
+    claim = claims_of(write_sweep(tmp_path / "mixed", mixed))["d2"]
+    assert claim.verdict == INCONCLUSIVE
+    assert "3 pair(s) left out: different device, concurrency or kernels" in claim.findings[0].text
+
+
 def test_claims_contradicted_when_the_numbers_clearly_disagree(tmp_path):
     runs = []
     for seed in (0, 1, 2):

@@ -270,7 +270,8 @@ class ClaimJudge:
         statement = "Adaptive methods cost more compute per step than SGD."
         rule = ("training images per second (same batch size, so inversely proportional to time per step), paired "
                 "by (lr, seed) over every non-diverged run of both, sgd minus the adaptive optimizer; only pairs made "
-                f"on the same kind of device and under the same number of concurrent runs count; {TEST_RULE}")
+                f"on the same kind of device, under the same number of concurrent runs and with the same kernel "
+                f"settings (deterministic, CUDA graphs) count; {TEST_RULE}")
         adaptive, missing = self._adaptive_against_sgd()
         comparisons: list[Comparison] = []
         if not missing:
@@ -279,7 +280,7 @@ class ClaimJudge:
                 mine = {(run["lr"], run["seed"]): run for run in self._runs(name)}
                 keys = mine.keys() & base.keys()
                 same = {key for key in keys if timing_conditions(mine[key]) == timing_conditions(base[key])}
-                note = f"; {len(keys) - len(same)} pair(s) left out: different device or concurrency" \
+                note = f"; {len(keys) - len(same)} pair(s) left out: different device, concurrency or kernels" \
                     if len(same) < len(keys) else ""
                 pairs = paired({k: base[k].get("images_per_second") for k in same},
                                {k: mine[k].get("images_per_second") for k in same})
@@ -341,8 +342,10 @@ def run_peak_memory(run: dict[str, Any]) -> float | None:
 
 
 def timing_conditions(run: dict[str, Any]) -> tuple:
-    """What a timing depends on besides the optimizer: device kind and count, precision, concurrent runs."""
-    return (run.get("accelerator"), run.get("world_size"), run.get("precision"), run.get("concurrent_runs"))
+    """What a timing depends on besides the optimizer: device kind and count, precision, concurrent runs, and the
+    kernels' settings (results from before these were recorded ran without either)."""
+    return (run.get("accelerator"), run.get("world_size"), run.get("precision"), run.get("concurrent_runs"),
+            run.get("deterministic", False), run.get("cuda_graphs", False))
 
 
 def _mean(runs: list[dict[str, Any]], key) -> float | None:

@@ -63,7 +63,7 @@ def target_sentences(record: SweepRecord, choices: dict[str, Choice]) -> list[st
     conditions = {timing_conditions(run) for cell in cells for run in cell.runs}
     if len(conditions) > 1:
         sentences.append("Training seconds are not compared: these runs were made under different devices, "
-                         "precisions or numbers of concurrent runs.")
+                         "precisions, numbers of concurrent runs or kernel settings.")
     elif quickest not in first:
         sentences.append(f"In training seconds {_name(quickest)} was first: "
                          f"{_target_text(times[quickest.optimizer])}.")

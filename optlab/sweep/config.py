@@ -83,6 +83,7 @@ class SweepConfig:
     compile_mode: str = "default"
     fused: bool = False
     cuda_graphs: str = "auto"
+    deterministic: bool = False
     parallel: int | str = "auto"
     concurrent_runs: int = 1  # runs planned on this run's device at once (set per worker by --parallel)
     shard: str = "1/1"
