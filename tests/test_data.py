@@ -208,3 +208,24 @@ def test_a_class_folder_without_images_is_named(image_dir):
         image.unlink()
     with pytest.raises(OptlabError, match=r"without images \(frog\)"):
         loaded(image_dir)
+
+
+def test_the_listing_equals_torchvisions_make_dataset_so_caches_keep_their_fingerprint(tmp_path):
+    import os
+
+    from torchvision.datasets import folder
+
+    from optlab.data.image_folder import find_classes, list_files
+
+    split = tmp_path / "train"
+    for relative in ("b/2.jpg", "b/10.jpg", "b/.hidden.jpg", "b/sub/1.jpg", "b/.cache/x.jpg", "a/z.png", "a/A.png",
+                     "a/notes.txt"):
+        (split / relative).parent.mkdir(parents=True, exist_ok=True)
+        (split / relative).write_bytes(b"")
+    (split / ".ipynb_checkpoints").mkdir()
+    classes = find_classes(split)
+    assert classes == ["a", "b"]
+    reference = folder.make_dataset(str(split), {name: label for label, name in enumerate(classes)},
+                                    is_valid_file=lambda path: not os.path.basename(path).startswith("."))
+    listed = list_files(split, classes)
+    assert listed == reference and len(listed) == 7  # every visible file, nested ones too, in the same order
