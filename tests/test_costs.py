@@ -28,3 +28,23 @@ def test_the_same_run_first_and_last_in_a_process_reports_the_same_peak_memory(t
     first, last = run_peak(tmp_path, "first"), run_peak(tmp_path, "last")
     assert first > 2**20 and last > 2**20
     assert abs(first - last) <= 0.1 * max(first, last), (first / 2**20, last / 2**20)
+
+
+def test_the_sweep_freezes_what_lives_long_after_collecting_and_thaws_it_after():
+    import gc
+    import weakref
+
+    from optlab.sweep.heap import long_lived_frozen
+
+    class Node:
+        pass
+
+    garbage = Node()
+    garbage.itself = garbage  # a cycle: only the collector frees it
+    gone = weakref.ref(garbage)
+    del garbage
+    frozen_before = gc.get_freeze_count()
+    with long_lived_frozen():
+        assert gone() is None  # collected first, not frozen for the sweep's life
+        assert gc.get_freeze_count() > frozen_before
+    assert gc.get_freeze_count() == frozen_before

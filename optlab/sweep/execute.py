@@ -19,6 +19,7 @@ from optlab.errors import OptlabError
 from optlab.runner import checkpoint_path, make_datamodule, run_one
 from optlab.sweep.concurrency import Plan, plan_parallel
 from optlab.sweep.config import PROTOCOL_DEFAULTS, RunSpec, SweepConfig
+from optlab.sweep.heap import freeze_long_lived, long_lived_frozen
 from optlab.sweep.progress import Progress, headline
 from optlab.sweep.ranks import Ranks, say
 from optlab.sweep.results import read_json, write_json_atomic
@@ -181,6 +182,8 @@ def _take_slot(slots, threads: int, forked: bool) -> None:
 
     torch.set_num_threads(1 if forked else threads)
     _slot_config = slots.get()
+    if not forked:  # a forked worker inherits the sweep's frozen heap
+        freeze_long_lived()
 
 
 def take_run(config: SweepConfig, spec: RunSpec, claims: RunClaims) -> tuple[RunClaim | None, str]:
@@ -214,7 +217,11 @@ def _run_in_subprocess(spec: RunSpec) -> str:
     claim, message = take_run(config, spec, RunClaims(config.sweep_dir, config.claim_timeout))
     if claim is None:
         return message
-    datamodule = _shared_datamodule if _shared_datamodule is not None else make_datamodule(config)
+    global _shared_datamodule
+    if _shared_datamodule is None:  # a spawned worker reads the data once, for all the runs it takes
+        _shared_datamodule = make_datamodule(config)
+        freeze_long_lived()
+    datamodule = _shared_datamodule
     with claim:
         _save(config, spec, claim, run_one(config, spec, datamodule))
     return f"done {spec.run_id}"
@@ -256,10 +263,11 @@ def run_sweep(config: SweepConfig) -> SweepResult:
         say(f"skip {run_id}: already finished")
     plan = plan_parallel(config.parallel, len(todo), config.accelerator, config.devices, config.strategy,
                          config.num_nodes)
-    if plan.workers > 1 and len(todo) > 1:
-        failed, elsewhere = _run_parallel(config, todo, plan, datamodule=datamodule), []
-    else:
-        failed, elsewhere = _run_in_turn(config, todo, datamodule, ranks)
+    with long_lived_frozen():
+        if plan.workers > 1 and len(todo) > 1:
+            failed, elsewhere = _run_parallel(config, todo, plan, datamodule=datamodule), []
+        else:
+            failed, elsewhere = _run_in_turn(config, todo, datamodule, ranks)
     ran = time.perf_counter()
     results, missing = _write_results_file(config) if ranks.rank == 0 else collect(config.sweep_dir, config.runs())
     phases = {"prepare": prepared - started, "runs": ran - prepared, "collect": time.perf_counter() - ran}
