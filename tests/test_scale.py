@@ -71,7 +71,8 @@ def test_two_shards_merge_into_the_unsharded_sweep(tmp_path, capsys):
 
 
 def test_parallel_runs_give_the_same_numbers_as_sequential(tmp_path, monkeypatch):
-    grid = ("--optimizers", "sgd", "adam", "--lr", "1e-2")
+    # Three runs on two workers: one worker trains two, on the data it read for the first.
+    grid = ("--optimizers", "sgd", "adam", "momentum", "--lr", "1e-2")
     # Two workers on two cores get one thread each; the CPU's float summation order depends on the
     # thread count, so the sequential reference runs with one thread too.
     monkeypatch.setattr("os.cpu_count", lambda: 2)
@@ -83,7 +84,7 @@ def test_parallel_runs_give_the_same_numbers_as_sequential(tmp_path, monkeypatch
         torch.set_num_threads(threads)
     assert main(sweep_args(tmp_path, "parallel", *grid, "--parallel", "2")) == 0
     sequential, parallel = results(tmp_path, "sequential"), results(tmp_path, "parallel")
-    assert len(parallel) == 2 and set(parallel) == set(sequential)
+    assert len(parallel) == 3 and set(parallel) == set(sequential)
     for run_id, reference in sequential.items():
         assert comparable(parallel[run_id]) == comparable(reference), run_id
 
