@@ -182,8 +182,6 @@ def _take_slot(slots, threads: int, forked: bool) -> None:
 
     torch.set_num_threads(1 if forked else threads)
     _slot_config = slots.get()
-    if not forked:  # a forked worker inherits the sweep's frozen heap
-        freeze_long_lived()
 
 
 def take_run(config: SweepConfig, spec: RunSpec, claims: RunClaims) -> tuple[RunClaim | None, str]:
@@ -220,7 +218,7 @@ def _run_in_subprocess(spec: RunSpec) -> str:
     global _shared_datamodule
     if _shared_datamodule is None:  # a spawned worker reads the data once, for all the runs it takes
         _shared_datamodule = make_datamodule(config)
-        freeze_long_lived()
+        freeze_long_lived()  # as the sweep does; a forked worker inherits the sweep's frozen heap
     datamodule = _shared_datamodule
     with claim:
         _save(config, spec, claim, run_one(config, spec, datamodule))
