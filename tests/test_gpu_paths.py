@@ -80,8 +80,9 @@ def test_cuda_graphs_conflicts_are_one_line(tmp_path, capsys, flags, message):
 
 
 @pytest.fixture
-def restores_determinism():
-    """torch's deterministic switch is process-wide: put it back for the tests that follow."""
+def restores_determinism(monkeypatch):
+    """torch's deterministic switch is process-wide: put it back for the tests that follow (and cuBLAS's setting)."""
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)
     before = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
     yield
     torch.use_deterministic_algorithms(before[0], warn_only=before[1])

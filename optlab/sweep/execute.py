@@ -251,6 +251,10 @@ def run_sweep(config: SweepConfig) -> SweepResult:
     """Run this shard's slice of the grid; finished runs are skipped, interrupted ones resumed, runs claimed by
     another live process left to it."""
     started = time.perf_counter()
+    if config.deterministic:
+        # cuBLAS reads it when it makes its first handle: set before anything here touches a GPU (Lightning sets it
+        # too, but per Trainer).
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     datamodule, ranks = prepare(config)
     prepared = time.perf_counter()
     planned = config.shard_runs()
