@@ -39,9 +39,14 @@ for step in "${steps[@]}"; do
     case $step in
     env)
         nvidia-smi --query-gpu=name,memory.total,memory.free,compute_mode --format=csv | tee "$out/env.txt"
-        "$py" -c "import time; t = time.perf_counter(); import torch, lightning, optlab.runner, optlab.cli
+        # Imports one package at a time, in the order a sweep meets them: where the start-up seconds go.
+        "$py" -c "import importlib, time; spent = {}
+for name in ('torch', 'torchvision', 'torchmetrics', 'lightning', 'optlab.cli', 'optlab.runner'):
+    t = time.perf_counter(); importlib.import_module(name); spent[name] = time.perf_counter() - t
+import torch, lightning
 print(f'torch {torch.__version__}, lightning {lightning.__version__}, cuda {torch.version.cuda}, '
-      f'{torch.cuda.get_device_name(0)}; imports {time.perf_counter() - t:.1f} s')
+      f'{torch.cuda.get_device_name(0)}; imports {sum(spent.values()):.1f} s: '
+      + ', '.join(f'{name} {seconds:.1f}' for name, seconds in spent.items()))
 from optlab.sweep.concurrency import plan_parallel, query_gpus
 print('nvidia-smi:', query_gpus(), 'plan for 5 runs:', plan_parallel('auto', 5, 'gpu', 'auto', 'auto', 1))" \
             2>&1 | tee -a "$out/env.txt" ;;
