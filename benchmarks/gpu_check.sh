@@ -15,6 +15,7 @@ export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 work="${GPU_CHECK_WORK:-/tmp/optlab-gpu-check}"; mkdir -p "$work"
 steps=("$@"); [ ${#steps[@]} -eq 0 ] && steps=(env cold warm seq detpar detseq bench)
 budget="${GPU_CHECK_BUDGET:-540}"; began=$SECONDS
+left() { echo $(( budget - (SECONDS - began) )); }  # seconds of the budget still unspent
 data="${CIFAR10_DIR:-}"
 if [ -z "$data" ]; then
     data="$work/cifar10-jpg"
@@ -22,8 +23,8 @@ if [ -z "$data" ]; then
 fi
 sweep() {  # sweep NAME FLAGS...: the default sweep on the real data, wall-clock of the whole command
     local name=$1; shift
-    local start end limit=${GPU_CHECK_SWEEP_TIMEOUT:-300} left=$(( budget - (SECONDS - began) ))
-    [ "$left" -lt "$limit" ] && limit=$left
+    local start end limit=${GPU_CHECK_SWEEP_TIMEOUT:-300}
+    [ "$(left)" -lt "$limit" ] && limit=$(left)
     start=$(date +%s%N)
     # shellcheck disable=SC2086  # GPU_CHECK_FLAGS: extra flags for a dry run, e.g. on a CPU
     timeout "$limit" "$py" scripts/sweep.py --accelerator "${GPU_CHECK_ACCELERATOR:-gpu}" --data-dir "$data" --log-dir "$work/logs" \
@@ -35,7 +36,7 @@ sweep() {  # sweep NAME FLAGS...: the default sweep on the real data, wall-clock
     echo "sweep $name: rc $rc, $ms ms"; tail -n 3 "$out/sweep-$name.log"
 }
 for step in "${steps[@]}"; do
-    if [ $(( SECONDS - began )) -ge $(( budget - 20 )) ]; then echo "skipped $step: GPU_CHECK_BUDGET spent"; continue; fi
+    if [ "$(left)" -le 20 ]; then echo "skipped $step: GPU_CHECK_BUDGET spent"; continue; fi
     case $step in
     env)
         nvidia-smi --query-gpu=name,memory.total,memory.free,compute_mode --format=csv | tee "$out/env.txt"
@@ -51,7 +52,7 @@ from optlab.sweep.concurrency import plan_parallel, query_gpus
 print('nvidia-smi:', query_gpus(), 'plan for 5 runs:', plan_parallel('auto', 5, 'gpu', 'auto', 'auto', 1))" \
             2>&1 | tee -a "$out/env.txt" ;;
     bench)
-        timeout $(( budget - (SECONDS - began) )) "$py" scripts/bench.py --accelerator gpu --no-sweep ${GPU_CHECK_BENCH:---steps 300 --repeats 3} --json "$out/bench.json" \
+        timeout "$(left)" "$py" scripts/bench.py --accelerator gpu --no-sweep ${GPU_CHECK_BENCH:---steps 300 --repeats 3} --json "$out/bench.json" \
             > "$out/bench.log" 2>&1; echo "bench: rc $?"; tail -n 16 "$out/bench.log" ;;
     cold)
         rm -f "$data/.optlab-cache.pt"; rm -rf ~/.cache/optlab; sweep cold ;;

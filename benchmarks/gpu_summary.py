@@ -48,15 +48,18 @@ def row(entry: dict, seed_rate: float | None) -> str:
             f"{','.join(map(str, concurrency)):>5}  {entry['flags']}")
 
 
-def compare(reference: dict, other: dict) -> list[str]:
-    """Same runs, same initial weights, test accuracy within TOLERANCE: the side-by-side sweep is correct."""
+def matched_runs(reference: dict, other: dict) -> tuple[bool, list[tuple[str, dict, dict]]]:
+    """Whether both sweeps hold the same (non-empty) runs, and each run both hold, as (run_id, reference, other)."""
     ref = {run["run_id"]: run for run in reference["runs"]}
     got = {run["run_id"]: run for run in other["runs"]}
-    lines, ok = [], set(ref) == set(got) and bool(ref)
-    for run_id in sorted(ref):
-        if run_id not in got:
-            continue
-        a, b = ref[run_id], got[run_id]
+    return set(ref) == set(got) and bool(ref), [(key, ref[key], got[key]) for key in sorted(set(ref) & set(got))]
+
+
+def compare(reference: dict, other: dict) -> list[str]:
+    """Same runs, same initial weights, test accuracy within TOLERANCE: the side-by-side sweep is correct."""
+    ok, pairs = matched_runs(reference, other)
+    lines = []
+    for run_id, a, b in pairs:
         same_start = a["initial_weights"] == b["initial_weights"]
         delta = b["test_acc"] - a["test_acc"]
         ok = ok and same_start and abs(delta) <= TOLERANCE
@@ -69,12 +72,9 @@ def compare(reference: dict, other: dict) -> list[str]:
 
 def compare_exact(reference: dict, other: dict) -> list[str]:
     """Deterministic kernels: every run side by side equals the same run alone, bit for bit."""
-    ref = {run["run_id"]: run for run in reference["runs"]}
-    got = {run["run_id"]: run for run in other["runs"]}
-    ok = set(ref) == set(got) and bool(ref)
+    ok, pairs = matched_runs(reference, other)
     lines = []
-    for run_id in sorted(set(ref) & set(got)):
-        a, b = ref[run_id], got[run_id]
+    for run_id, a, b in pairs:
         differing = [key for key in EXACT_FIELDS if a.get(key) != b.get(key)]
         if [_epoch_numbers(e) for e in a["epochs"]] != [_epoch_numbers(e) for e in b["epochs"]]:
             differing.append("epochs")

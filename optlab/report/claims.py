@@ -12,7 +12,7 @@ from typing import Any
 from optlab.report.families import ADAPTIVE, SGD, family_of
 from optlab.report.formatting import DASH, lr_text, mib, paired_text, pct_spread
 from optlab.report.selection import Cell, Choice, ranked_by_val
-from optlab.report.stats import LEVEL, MIN_SEEDS, Paired, holm, paired
+from optlab.report.stats import LEVEL, MIN_SEEDS, Paired, holm, paired, spread
 from optlab.report.sweep_record import SweepRecord
 from optlab.report.target import run_target_steps, steps_per_epoch, validation_checks
 
@@ -350,8 +350,7 @@ def timing_conditions(run: dict[str, Any]) -> tuple:
 
 def _mean(runs: list[dict[str, Any]], key) -> float | None:
     read = key if callable(key) else (lambda run: run.get(key))
-    values = [read(run) for run in runs if read(run) is not None]
-    return sum(values) / len(values) if values else None
+    return spread(read(run) for run in runs).mean
 
 
 def judge_claims(record: SweepRecord, choices: dict[str, Choice]) -> list[Claim]:

@@ -313,12 +313,18 @@ def _run_in_turn(config: SweepConfig, todo: list[RunSpec], datamodule: CIFAR10Da
 
 def _write_results_file(config: SweepConfig) -> tuple[list[dict], list[str]]:
     """results.json from every result in the folder. Processes sharing the folder end in any order: a process
-    writes again when a result appeared while it wrote, so the last file written is never missing a run."""
+    writes again when a result appeared while it wrote, so the last file written is never missing a run (the
+    folder's file names tell, without reading the results again)."""
     while True:
+        listed = _result_names(config.sweep_dir)
         results, missing = collect(config.sweep_dir, config.runs())
         write_json_atomic(config.sweep_dir / "results.json", {"runs": results, "missing": missing})
-        if {r["run_id"] for r in collect(config.sweep_dir)[0]} == {r["run_id"] for r in results}:
+        if _result_names(config.sweep_dir) == listed:
             return results, missing
+
+
+def _result_names(sweep_dir: Path) -> set[str]:
+    return {path.name for path in results_dir(sweep_dir).glob("*.json")}
 
 
 def _start_method(configs: list[SweepConfig]) -> str:
