@@ -6,11 +6,9 @@ field existed get it from the optimizer's name here.
 
 from typing import Any
 
+from optlab.records.run_result import FAMILY_BY_NAME
+
 SGD, ADAPTIVE = "sgd", "adaptive"
-FAMILY_BY_NAME = {
-    **{name: SGD for name in ("sgd", "momentum", "nesterov")},
-    **{name: ADAPTIVE for name in ("adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "radam")},
-}
 
 
 def family_of(optimizer: str, runs: list[dict[str, Any]] | tuple[dict[str, Any], ...] = ()) -> str | None:
