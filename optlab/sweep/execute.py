@@ -101,7 +101,7 @@ def claim_sweep_folder(config: SweepConfig) -> None:
                               f"run(s), e.g. {run_id} by {holder.describe()}); stop them first, or use a new --name")
         shutil.rmtree(sweep_dir)
     if manifest.is_file():
-        recorded = {**PROTOCOL_DEFAULTS, **read_json(manifest).get("protocol", {})}
+        recorded = {**PROTOCOL_DEFAULTS, **_recorded_protocol(manifest)}
         differences = [f"{key}: {recorded.get(key)!r} there, {value!r} here"
                        for key, value in config.protocol().items()
                        if recorded.get(key) != value]
@@ -113,7 +113,20 @@ def claim_sweep_folder(config: SweepConfig) -> None:
     elif results_dir(sweep_dir).is_dir() and any(results_dir(sweep_dir).glob("*.json")):
         raise OptlabError(f"{sweep_dir} holds results but no sweep.json; use a new --name or --restart")
     check_writable(sweep_dir)
+    RunClaims(sweep_dir, config.claim_timeout).check_writable()
     write_json_atomic(manifest, {"protocol": config.protocol(), "config": dataclasses.asdict(config)})
+
+
+def _recorded_protocol(manifest: Path) -> dict[str, Any]:
+    """The protocol sweep.json records, or one line saying the file is damaged and how to go on."""
+    try:
+        recorded = read_json(manifest)
+    except ValueError:  # not JSON, or not text (UnicodeDecodeError is a ValueError)
+        recorded = None
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("protocol", {}), dict):
+        raise OptlabError(f"{manifest} is damaged (not a sweep record: not JSON, or not the fields scripts/sweep.py "
+                          "writes); use --restart to start over or a new --name")
+    return recorded.get("protocol", {})
 
 
 def prepare(config: SweepConfig) -> tuple[CIFAR10DataModule, Ranks]:
@@ -196,8 +209,11 @@ def take_run(config: SweepConfig, spec: RunSpec, claims: RunClaims) -> tuple[Run
     if is_damaged(path):
         kept = set_aside(path)
         say(f"results/{path.name} is damaged: kept as {kept.name}, training it again")
+    replaced = claim.replaced
+    if replaced is not None and not replaced.readable:
+        say(f"claims/{claim.path.name} is not a claim (unreadable); taking it over")
     resuming = checkpoint_path(config, spec).is_file()
-    taken = f" (taken over from {claim.replaced.describe()}, gone)" if claim.replaced else ""
+    taken = f" (taken over from {replaced.describe()}, gone)" if replaced is not None and replaced.readable else ""
     return claim, f"{'resume' if resuming else 'run'} {spec.run_id}{taken}"
 
 
