@@ -9,12 +9,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-from optlab.atomic import write_text_atomic
+from optlab.atomic import remove_abandoned_partials, write_text_atomic
 from optlab.report.claims import CONVERGENCE_RULE, Claim, judge_claims, run_peak_memory
 from optlab.report.findings import findings
 from optlab.report.formatting import DASH, lr_text, mib, num_spread, paired_text, pct, pct_spread, points_spread
 from optlab.report.pairwise import pairwise
-from optlab.report.plots import write_figures
+from optlab.report.plots import FIGURES, write_figures
 from optlab.report.selection import Cell, Choice, choose_lrs, group_cells
 from optlab.report.sweep_record import SweepRecord, load_sweep_record
 from optlab.report.target import steps_per_epoch, target_time
@@ -300,9 +300,12 @@ def render_report(record: SweepRecord, choices: dict[str, Choice], claims: list[
 def write_report(sweep_dir: Path, reference: bool = False) -> Path:
     """Write report.md and its figures into the sweep folder; returns the report's path.
 
-    reference: also overlay the published curves of the sweep's problem (see report/reference.py).
+    reference: also overlay the published curves of the sweep's problem (see report/reference.py). Hidden
+    partial files a report killed mid-write left beside these files (`.fig_*.png.<pid>.tmp`, once over a minute
+    old: see atomic.remove_abandoned_partials) are removed first.
     """
     record = load_sweep_record(Path(sweep_dir))
+    remove_abandoned_partials(record.sweep_dir, [REPORT_NAME, *FIGURES.values()])
     choices = choose_lrs(record.runs, record.optimizers)
     claims = judge_claims(record, choices)
     figures = write_figures(record, choices)

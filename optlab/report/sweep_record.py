@@ -8,6 +8,7 @@ from typing import Any
 from optlab.errors import OptlabError
 from optlab.report.selection import has_validation
 from optlab.sweep.order import grid_order, run_id
+from optlab.sweep.result_files import read_result
 
 
 @dataclass
@@ -67,11 +68,11 @@ def load_runs(sweep_dir: Path) -> tuple[list[dict], list[str]]:
     found: dict[str, dict] = {}
     unreadable = []
     for path in sorted((sweep_dir / "results").glob("*.json")):
-        try:
-            run = _read(path)
-            found.setdefault(run["run_id"], run)
-        except (OSError, ValueError, KeyError, TypeError):
+        run = read_result(path)  # the sweep's own rule for a whole result: a damaged file is not one
+        if run is None:
             unreadable.append(path.name)
+        else:
+            found.setdefault(run["run_id"], run)
     summary = sweep_dir / "results.json"
     if summary.is_file():
         try:

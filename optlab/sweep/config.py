@@ -187,6 +187,7 @@ class SweepConfig:
                 raise OptlabError(f"--families names {name!r}, which is not in --optimizers")
         for name in self.optimizers:
             self.family(name)
+        _check_unique_ids(self.runs())
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -198,6 +199,16 @@ def parse_shard(text: str) -> tuple[int, int]:
     if not 1 <= k <= n:
         raise OptlabError(f"--shard K/N needs 1 <= K <= N, got {text!r}")
     return k - 1, n
+
+
+def _check_unique_ids(runs: list[RunSpec]) -> None:
+    """A safety net under run_id: two cells of one grid must never share a results file."""
+    seen: dict[str, RunSpec] = {}
+    for spec in runs:
+        other = seen.setdefault(spec.run_id, spec)
+        if other is not spec:
+            raise OptlabError(f"{other.optimizer} lr {other.lr!r} and lr {spec.lr!r} (seed {spec.seed}) would share "
+                              f"the run id {spec.run_id}; give each lr once")
 
 
 def _require(condition: bool, message: str) -> None:

@@ -22,6 +22,7 @@ from optlab.sweep.config import PROTOCOL_DEFAULTS, RunSpec, SweepConfig
 from optlab.sweep.heap import freeze_long_lived, long_lived_frozen
 from optlab.sweep.progress import Progress, headline
 from optlab.sweep.ranks import Ranks, say
+from optlab.sweep.result_files import is_damaged, kept_records, read_result, read_results, set_aside
 from optlab.sweep.results import read_json, write_json_atomic
 from optlab.sweep.run_claims import RunClaim, RunClaims
 
@@ -100,7 +101,7 @@ def claim_sweep_folder(config: SweepConfig) -> None:
                               f"run(s), e.g. {run_id} by {holder.describe()}); stop them first, or use a new --name")
         shutil.rmtree(sweep_dir)
     if manifest.is_file():
-        recorded = {**PROTOCOL_DEFAULTS, **read_json(manifest).get("protocol", {})}
+        recorded = {**PROTOCOL_DEFAULTS, **_recorded_protocol(manifest)}
         differences = [f"{key}: {recorded.get(key)!r} there, {value!r} here"
                        for key, value in config.protocol().items()
                        if recorded.get(key) != value]
@@ -112,7 +113,20 @@ def claim_sweep_folder(config: SweepConfig) -> None:
     elif results_dir(sweep_dir).is_dir() and any(results_dir(sweep_dir).glob("*.json")):
         raise OptlabError(f"{sweep_dir} holds results but no sweep.json; use a new --name or --restart")
     check_writable(sweep_dir)
+    RunClaims(sweep_dir, config.claim_timeout).check_writable()
     write_json_atomic(manifest, {"protocol": config.protocol(), "config": dataclasses.asdict(config)})
+
+
+def _recorded_protocol(manifest: Path) -> dict[str, Any]:
+    """The protocol sweep.json records, or one line saying the file is damaged and how to go on."""
+    try:
+        recorded = read_json(manifest)
+    except ValueError:  # not JSON, or not text (UnicodeDecodeError is a ValueError)
+        recorded = None
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("protocol", {}), dict):
+        raise OptlabError(f"{manifest} is damaged (not a sweep record: not JSON, or not the fields scripts/sweep.py "
+                          "writes); use --restart to start over or a new --name")
+    return recorded.get("protocol", {})
 
 
 def prepare(config: SweepConfig) -> tuple[CIFAR10DataModule, Ranks]:
@@ -151,13 +165,8 @@ def _prepare_on_rank_zero(config: SweepConfig, datamodule: CIFAR10DataModule) ->
 
 
 def collect(sweep_dir: Path, planned: list[RunSpec] | None = None) -> tuple[list[dict], list[str]]:
-    """Every finished run's result in the folder (all shards), and the planned runs still missing."""
-    results = []
-    for path in sorted(results_dir(sweep_dir).glob("*.json")):
-        try:
-            results.append(read_json(path))
-        except (OSError, ValueError):
-            continue
+    """Every finished run's whole result in the folder (all shards), and the planned runs still missing."""
+    results, _ = read_results(results_dir(sweep_dir))
     done = {result["run_id"] for result in results}
     missing = [spec.run_id for spec in planned or [] if spec.run_id not in done]
     return results, missing
@@ -185,18 +194,26 @@ def _take_slot(slots, threads: int, forked: bool) -> None:
 
 
 def take_run(config: SweepConfig, spec: RunSpec, claims: RunClaims) -> tuple[RunClaim | None, str]:
-    """Claim a run for this process, or say why not: finished meanwhile, or held by a live process."""
-    if result_path(config.sweep_dir, spec).is_file():
+    """Claim a run for this process, or say why not: finished meanwhile, or held by a live process. A damaged
+    result file is set aside under the claim (no other process writes that run's result then)."""
+    path = result_path(config.sweep_dir, spec)
+    if read_result(path) is not None:
         return None, f"skip {spec.run_id}: finished by another process"
     claim = claims.take(spec.run_id)
     if claim is None:
         holder = claims.holder(spec.run_id)
         return None, f"leave {spec.run_id}: claimed by {holder.describe() if holder else 'another process'}"
-    if result_path(config.sweep_dir, spec).is_file():  # finished and released just before this claim
+    if read_result(path) is not None:  # finished and released just before this claim
         claim.release()
         return None, f"skip {spec.run_id}: finished by another process"
+    if is_damaged(path):
+        kept = set_aside(path)
+        say(f"results/{path.name} is damaged: kept as {kept.name}, training it again")
+    replaced = claim.replaced
+    if replaced is not None and not replaced.readable:
+        say(f"claims/{claim.path.name} is not a claim (unreadable); taking it over")
     resuming = checkpoint_path(config, spec).is_file()
-    taken = f" (taken over from {claim.replaced.describe()}, gone)" if claim.replaced else ""
+    taken = f" (taken over from {replaced.describe()}, gone)" if replaced is not None and replaced.readable else ""
     return claim, f"{'resume' if resuming else 'run'} {spec.run_id}{taken}"
 
 
@@ -312,13 +329,22 @@ def _run_in_turn(config: SweepConfig, todo: list[RunSpec], datamodule: CIFAR10Da
 
 
 def _write_results_file(config: SweepConfig) -> tuple[list[dict], list[str]]:
-    """results.json from every result in the folder. Processes sharing the folder end in any order: a process
-    writes again when a result appeared while it wrote, so the last file written is never missing a run (the
-    folder's file names tell, without reading the results again)."""
+    """results.json from every whole result in the folder, plus the old file's records of runs whose own file is
+    damaged (so no run's only record is lost). Processes sharing the folder end in any order: a process writes
+    again when a result appeared while it wrote, so the last file written is never missing a run (the folder's
+    file names tell, without reading the results again)."""
+    summary = config.sweep_dir / "results.json"
     while True:
         listed = _result_names(config.sweep_dir)
-        results, missing = collect(config.sweep_dir, config.runs())
-        write_json_atomic(config.sweep_dir / "results.json", {"runs": results, "missing": missing})
+        results, _ = collect(config.sweep_dir)
+        kept, summary_aside = kept_records(summary, results_dir(config.sweep_dir), {r["run_id"] for r in results})
+        if summary_aside is not None:
+            say(f"{summary.name} is damaged: kept as {summary_aside.name}, writing it again")
+        results += kept
+        results.sort(key=lambda result: result["run_id"])
+        done = {result["run_id"] for result in results}
+        missing = [spec.run_id for spec in config.runs() if spec.run_id not in done]
+        write_json_atomic(summary, {"runs": results, "missing": missing})
         if _result_names(config.sweep_dir) == listed:
             return results, missing
 

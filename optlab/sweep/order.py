@@ -9,8 +9,15 @@ def folder_name(optimizer: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", optimizer).strip(".-") or "optimizer"
 
 
+def lr_text(lr: float) -> str:
+    """The lr as run ids spell it: the short `:g` text where it reads back as the same number (every id made
+    before this rule), else repr, the shortest text that does, so two distinct lrs never share an id."""
+    short = f"{lr:g}"
+    return short if float(short) == lr else repr(float(lr))
+
+
 def run_id(optimizer: str, lr: float, seed: int) -> str:
-    return f"{folder_name(optimizer)}_lr{lr:g}_seed{seed}"
+    return f"{folder_name(optimizer)}_lr{lr_text(lr)}_seed{seed}"
 
 
 def grid_order(optimizers: Sequence[str], lr_grids: Mapping[str, Sequence[float]],

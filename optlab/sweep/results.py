@@ -9,6 +9,7 @@ from typing import Any
 from optlab.atomic import write_text_atomic
 from optlab.errors import OptlabError
 from optlab.report.target import first_reached
+from optlab.sweep.result_files import read_results
 
 SPIKE_WINDOW = 50
 CURVE_POINTS = 400
@@ -73,12 +74,10 @@ def summarize(epochs: list[dict], step_losses: list[float], target_acc: float,
 
 
 def check_world_size(sweep_dir: Path, world_size: int) -> None:
-    """A folder never mixes world sizes: the effective batch, and so every number, depends on it."""
-    for path in sorted((sweep_dir / "results").glob("*.json")):
-        try:
-            recorded = read_json(path).get("world_size")
-        except (OSError, ValueError, AttributeError):
-            continue
+    """A folder never mixes world sizes: the effective batch, and so every number, depends on it. Only whole
+    results count (a damaged one is trained again, see result_files)."""
+    for result in read_results(sweep_dir / "results")[0]:
+        recorded = result.get("world_size")
         if recorded is not None and recorded != world_size:
-            raise OptlabError(f"{sweep_dir} holds runs made at world size {recorded} ({path.stem}) and this run has "
-                              f"{world_size}; use the same --devices/--num-nodes, or a new --name")
+            raise OptlabError(f"{sweep_dir} holds runs made at world size {recorded} ({result['run_id']}) and this "
+                              f"run has {world_size}; use the same --devices/--num-nodes, or a new --name")

@@ -7,9 +7,10 @@ background thread rewrites through the descriptor that created it, so the file's
 the holder last showed life.
 
 A claim is stale when its holder is gone: on the same host, when its pid has ended; anywhere, when its
-heartbeat is older than the timeout. A stale claim is deleted by a taker holding an exclusive guard file, who
-judges it stale again first, and then claimed like a free run: whoever creates the new file exclusively wins.
-The run then resumes from its checkpoint.
+heartbeat is older than the timeout. A lock file that cannot be read as a claim (junk, or a claim cut short)
+is stale once it is older than a short grace period: a taker fills its new file within milliseconds. A stale
+claim is deleted by a taker holding an exclusive guard file, who judges it stale again first, and then claimed
+like a free run: whoever creates the new file exclusively wins. The run then resumes from its checkpoint.
 """
 
 import json
@@ -21,12 +22,17 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from optlab.errors import OptlabError
+
 # A holder on another host counts as gone after this long without a heartbeat. It must exceed the heartbeat
 # interval plus how late another machine may see a file's new modification time (NFS caches attributes for up
 # to 60 s by default) plus the clock difference between machines.
 DEFAULT_STALE_AFTER = 300.0
 HEARTBEATS_PER_TIMEOUT = 10
 ABANDONED_GUARD_SECONDS = 60.0
+# A lock file that is not a claim is left alone this long after its last change: a taker creates its file
+# empty and writes its claim into it a few milliseconds later, so a younger unreadable file may be one.
+UNREADABLE_GRACE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -37,9 +43,12 @@ class Holder:
     pid: int
     started: float
     heartbeat: float  # the file's modification time: rewritten by every heartbeat
+    readable: bool = True  # False: the file is not a claim (junk, or one being written)
 
     def describe(self, now: float | None = None) -> str:
         age = (time.time() if now is None else now) - self.heartbeat
+        if not self.readable:
+            return f"a file that is not a claim yet, written {max(age, 0):.0f} s ago"
         return f"{self.host} pid {self.pid}, last heartbeat {max(age, 0):.0f} s ago"
 
 
@@ -63,22 +72,26 @@ def pid_alive(pid: int) -> bool:
 
 
 def read_holder(path: Path) -> Holder | None:
-    """The claim's holder; None when there is no claim. A file still being written names an unknown holder."""
+    """The claim's holder; None when there is no claim. A file that is not a claim (still being written, or junk)
+    names an unknown holder that is not readable."""
     try:
         stat = path.stat()
-        text = path.read_text()
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
     try:
-        record = json.loads(text)
+        record = json.loads(data)  # bytes: binary junk is a ValueError here, not a decoding traceback
         return Holder(str(record["host"]), int(record["pid"]), float(record["started"]), stat.st_mtime)
-    except (ValueError, KeyError, TypeError):
-        return Holder("?", -1, stat.st_mtime, stat.st_mtime)
+    except (ValueError, KeyError, TypeError, IndexError):
+        return Holder("?", -1, stat.st_mtime, stat.st_mtime, readable=False)
 
 
 def is_stale(holder: Holder, stale_after: float, now: float | None = None) -> bool:
-    """Its holder is gone: the pid has ended on this host, or no heartbeat came for stale_after seconds."""
+    """Its holder is gone: the pid has ended on this host, or no heartbeat came for stale_after seconds; a file
+    that is not a claim, once it is older than UNREADABLE_GRACE_SECONDS."""
     now = time.time() if now is None else now
+    if not holder.readable:
+        return now - holder.heartbeat > min(UNREADABLE_GRACE_SECONDS, stale_after)
     if now - holder.heartbeat > stale_after:
         return True
     return holder.host == this_host() and holder.pid > 0 and not pid_alive(holder.pid)
@@ -166,13 +179,30 @@ class RunClaims:
     def take(self, run_id: str) -> RunClaim | None:
         """Claim the run: a fresh claim, or one taken over from a gone holder; None while a live one holds it."""
         path = self.path(run_id)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, replaced = _create_exclusive(path), None
-        if fd is None:
-            replaced = self._remove_if_stale(path)
-            if replaced is not None or not path.exists():
-                fd = _create_exclusive(path)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, replaced = _create_exclusive(path), None
+            if fd is None:
+                replaced = self._remove_if_stale(path)
+                if replaced is not None or not path.exists():
+                    fd = _create_exclusive(path)
+        except OSError as error:
+            raise self._unwritable(error) from None
         return None if fd is None else RunClaim(path, fd, replaced, self._heartbeat_every())
+
+    def check_writable(self) -> None:
+        """Fail with one line now, before any run, if claims cannot be made here."""
+        probe = self.folder / f".write-test-{os.getpid()}"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as error:
+            raise self._unwritable(error) from None
+
+    def _unwritable(self, error: OSError) -> OptlabError:
+        return OptlabError(f"cannot make run claims in {self.folder} ({error.strerror or error}); make it a "
+                           "writable folder (remove a file of that name), or use a new --name")
 
     def _remove_if_stale(self, path: Path) -> Holder | None:
         """Delete the claim if its holder is gone, and say who that was. Takers queue on an exclusive guard
