@@ -23,7 +23,7 @@ from optlab.module import ImageClassifier
 from optlab.monitor import RunMonitor
 from optlab.problems import get_problem
 from optlab.sweep.config import RunSpec, SweepConfig
-from optlab.sweep.order import folder_name
+from optlab.sweep.order import folder_name, lr_text
 from optlab.sweep.results import check_world_size, summarize
 
 # Lightning hints that do not apply to in-memory tensor batches (workers, tiny logging intervals).
@@ -78,7 +78,7 @@ def make_datamodule(config: SweepConfig) -> CIFAR10DataModule:
 
 
 def run_dir(config: SweepConfig, spec: RunSpec) -> Path:
-    return config.sweep_dir / folder_name(spec.optimizer) / f"lr{spec.lr:g}_seed{spec.seed}"
+    return config.sweep_dir / folder_name(spec.optimizer) / f"lr{lr_text(spec.lr)}_seed{spec.seed}"
 
 
 def checkpoint_path(config: SweepConfig, spec: RunSpec) -> Path:

@@ -81,6 +81,9 @@ def test_two_lrs_a_hair_apart_are_two_runs(tmp_path):
     runs = results(tmp_path, "close")
     assert set(runs) == {"adam_lr0.001_seed0", "adam_lr0.0010000001_seed0"}
     assert sorted(run["lr"] for run in runs.values()) == [1e-3, 1.0000001e-3]
+    # Their TensorBoard logs and checkpoints do not share a folder either.
+    assert {path.name for path in (tmp_path / "close" / "adam").iterdir()} == {
+        "lr0.001_seed0", "lr0.0010000001_seed0"}
 
 
 def test_a_garbage_sweep_json_gives_one_line_and_writes_nothing(tmp_path):
