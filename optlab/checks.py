@@ -133,7 +133,7 @@ def list_of(check: Callable[[Any, str], Any], minimum: int = 1) -> Callable[[Any
         if not isinstance(values, (list, tuple)) or len(values) < minimum:
             _fail(where, f"a list of at least {minimum} value(s)", values)
         for value in values:
-            check(value, where)
+            check(value, f"each value of {where}")
         if len(set(values)) != len(values):
             repeated = next(value for value in values if values.count(value) > 1)
             raise OptlabError(f"{where} must not repeat a value; {shown(repeated)} is given twice")
