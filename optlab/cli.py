@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from optlab.checks import MAX_RUNS_WITHOUT_YES
 from optlab.data.sources import DATASETS
 from optlab.errors import OptlabError
 from optlab.optimizers.families import FAMILIES
@@ -137,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="runs at once, each in its own process; auto: as many as the GPUs hold (up to 5 "
                           "each), one at a time on a CPU")
     run.add_argument("--shard", default="1/1", help="K/N: run only the K-th of N disjoint slices of the grid")
+    run.add_argument("--yes", action="store_true",
+                     help=f"start a grid above {MAX_RUNS_WITHOUT_YES:,} runs (without it such a grid stops with its "
+                          "size and cost)")
     run.add_argument("--claim-timeout", type=float, default=DEFAULT_STALE_AFTER, metavar="SECONDS",
                      help="a run claimed by a process on another machine is taken over after this long "
                           "without a heartbeat (on this machine, as soon as the process has ended)")
@@ -152,15 +156,14 @@ def _parallel(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"must be a count or auto; got {text!r}") from None
 
 
-def _devices(text: str) -> Any:
-    if text == "auto":
+def _devices(text: Any) -> Any:
+    """--devices' text as Lightning takes it: auto, a count, or a list of indices (checks.devices judges it)."""
+    if not isinstance(text, str) or text == "auto":
         return text
-    if "," in text:
-        return [int(part) for part in text.split(",") if part]
     try:
-        return int(text)
+        return [int(part) for part in text.split(",") if part] if "," in text else int(text)
     except ValueError:
-        raise OptlabError(f"--devices must be a count, a list like 0,1, or auto; got {text!r}") from None
+        return text
 
 
 def config_values(args: argparse.Namespace) -> dict[str, Any]:
@@ -190,12 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = apply_sweep_file(build_parser, args, argv)
         configs = configs_from_args(args)
-        _warn_few_seeds(configs[0])  # up front, before anything else can stop the sweep
         for config in configs:  # every problem's settings checked before any of them runs
             config.validate()
     except OptlabError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    _warn_few_seeds(configs[0])  # once the settings are good: a bad one is the only line printed
     status = 0
     for config in configs:
         status = max(status, _sweep_one_problem(config, several=len(configs) > 1))

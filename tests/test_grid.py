@@ -43,7 +43,7 @@ def test_named_grids_override_the_shared_choice():
     (["--optimizers", "adam", "--lrs", "adamw=1e-3"], "gives lrs for 'adamw', which is not in --optimizers"),
     (["--optimizers", "adam", "--lrs", "auto", "1e-3"], "takes one choice for all optimizers"),
     (["--optimizers", "adam", "--lrs", "adam=fast"], "'fast' is not a number"),
-    (["--optimizers", "adam", "--lrs", "adam=-1"], "learning rate must be a number > 0"),
+    (["--optimizers", "adam", "--lrs", "adam=-1"], "learning rate must be a finite number > 0"),
     (["--optimizers", "adam", "--lrs", "adam=1e-3,1e-3"], "repeat a value"),
     (["--optimizers", "sgd", "momentum", "--optimizer-args", "betas=0.9"], "no optimizer of this sweep takes argument"),
     (["--optimizers", "sgd", "--optimizer-args", "betas=0.9"], "'sgd' takes no argument 'betas'; it takes: momentum"),

@@ -55,9 +55,9 @@ def test_registry_defaults_make_the_named_method():
     "name, lr, kwargs, expected",
     [
         ("adamm", 1e-3, None, "unknown optimizer 'adamm'; choose from: sgd, momentum"),
-        ("adam", 0.0, None, "learning rate must be a number > 0"),
-        ("adam", -1.0, None, "learning rate must be a number > 0"),
-        ("adam", float("nan"), None, "learning rate must be a number > 0"),
+        ("adam", 0.0, None, "learning rate must be a finite number > 0"),
+        ("adam", -1.0, None, "learning rate must be a finite number > 0"),
+        ("adam", float("nan"), None, "learning rate must be a finite number > 0"),
         ("sgd", 1e-3, {"betas": (0.9, 0.99)}, "optimizer 'sgd' takes no argument 'betas'; it takes: momentum"),
         ("adam", 1e-3, {"betas": (2.0, 0.9)}, "optimizer 'adam' rejected"),
     ],

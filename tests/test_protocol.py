@@ -6,6 +6,7 @@ from collections import defaultdict
 import pytest
 import torch
 
+import optlab.cli as cli
 import optlab.sweep.execute as execute
 from optlab.cli import main
 from optlab.data import CIFAR10DataModule
@@ -123,11 +124,15 @@ def test_train_accuracy_of_the_gap_equals_an_independent_bf16_evaluation_of_the_
     assert run["final_train_acc"] == int((predicted == data.train_set.labels[subset]).sum()) / len(subset)
 
 
-def test_a_multi_optimizer_sweep_with_fewer_than_three_seeds_is_warned_up_front(tmp_path, capsys):
-    # --max-epochs 0 stops the sweep right after the warning, before anything is trained or written.
-    assert main(sweep_args(tmp_path, "few", "--optimizers", "sgd", "adam", "--seeds", "0", "1",
-                           "--max-epochs", "0")) == 2
+def test_a_multi_optimizer_sweep_with_fewer_than_three_seeds_is_warned_before_it_runs(tmp_path, capsys,
+                                                                                      monkeypatch):
+    # The sweep itself is replaced: the warning comes once the settings are valid, before any run.
+    monkeypatch.setattr(cli, "_sweep_one_problem", lambda config, several: 2)
+    assert main(sweep_args(tmp_path, "few", "--optimizers", "sgd", "adam", "--seeds", "0", "1")) == 2
     assert "warning: 2 seed(s)" in capsys.readouterr().out
-    assert main(sweep_args(tmp_path, "enough", "--optimizers", "sgd", "adam", "--seeds", "0", "1", "2",
-                           "--max-epochs", "0")) == 2
+    assert main(sweep_args(tmp_path, "enough", "--optimizers", "sgd", "adam", "--seeds", "0", "1", "2")) == 2
     assert "warning" not in capsys.readouterr().out
+    # A bad setting is the only line: no warning before it.
+    assert main(sweep_args(tmp_path, "bad", "--optimizers", "sgd", "adam", "--seeds", "0", "--max-epochs", "0")) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "--max-epochs" in err

@@ -15,6 +15,6 @@ UNDECLARED = "other"
 
 def check_family(family: str, owner: str) -> str:
     """family itself, or one line naming the valid families."""
-    if family not in FAMILIES and family != UNDECLARED:
+    if not isinstance(family, str) or (family not in FAMILIES and family != UNDECLARED):
         raise OptlabError(f"{owner} declares family {family!r}; choose from: {', '.join(FAMILIES)}")
     return family

@@ -26,6 +26,8 @@ def is_plugin(name: str) -> bool:
 
 
 def _one_line(error: BaseException) -> str:
+    if isinstance(error, SystemExit):
+        return f"it called sys.exit({error.code!r}); a plug-in must not exit when imported"
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
@@ -39,7 +41,9 @@ def _import_file(path: Path, name: str) -> ModuleType:
     sys.modules[module_name] = module  # dataclasses and pickling look their module up here
     try:
         spec.loader.exec_module(module)
-    except Exception as error:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # SystemExit too: a plug-in that exits must not end the sweep silently
         del sys.modules[module_name]
         raise OptlabError(f"plug-in optimizer {name!r}: {path} failed to import ({_one_line(error)})") from None
     return module
@@ -51,7 +55,9 @@ def _import_module(target: str, name: str) -> ModuleType:
     except ModuleNotFoundError as error:
         raise OptlabError(f"plug-in optimizer {name!r}: no module named {error.name!r}; install it, or give a "
                           "file path like path/to/my_opt.py:Name") from None
-    except Exception as error:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # SystemExit too, as for files
         raise OptlabError(f"plug-in optimizer {name!r}: module {target} failed to import "
                           f"({_one_line(error)})") from None
 

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import optim
 
+from optlab import checks
 from optlab.errors import OptlabError
 from optlab.optimizers.families import UNDECLARED, check_family
 from optlab.optimizers.plugins import is_plugin, load_plugin, signature_default_lr
@@ -115,9 +116,18 @@ _RESERVED = {"self", "params", "lr"}
 @functools.cache
 def _plugin_spec(name: str) -> OptimizerSpec:
     target = load_plugin(name)
-    family = check_family(getattr(target, "optlab_family", UNDECLARED), f"plug-in optimizer {name!r}")
-    grid = tuple(float(lr) for lr in getattr(target, "optlab_lr_grid", ()))
-    return OptimizerSpec(target, {}, f"plug-in {name}", family, grid, getattr(target, "optlab_default_lr", None))
+    owner = f"plug-in optimizer {name!r}"
+    family = check_family(getattr(target, "optlab_family", UNDECLARED), owner)
+    grid = getattr(target, "optlab_lr_grid", ())
+    if not isinstance(grid, (list, tuple)) or not all(checks.is_number(lr) and lr > 0 for lr in grid):
+        raise OptlabError(f"{owner}: optlab_lr_grid must be a tuple of learning rates (finite numbers > 0, e.g. "
+                          f"(1e-3, 3e-3)), got {checks.shown(grid)}; fix the attribute, or give --lrs "
+                          f"'{name}=1e-3,3e-3'")
+    default_lr = getattr(target, "optlab_default_lr", None)
+    if default_lr is not None and not (checks.is_number(default_lr) and default_lr > 0):
+        raise OptlabError(f"{owner}: optlab_default_lr must be a finite number > 0, got {checks.shown(default_lr)}; "
+                          f"fix the attribute, or give --lrs '{name}=1e-3'")
+    return OptimizerSpec(target, {}, f"plug-in {name}", family, tuple(float(lr) for lr in grid), default_lr)
 
 
 def optimizer_spec(name: str) -> OptimizerSpec:
@@ -159,19 +169,61 @@ def accepts_argument(name: str, key: str) -> bool:
 
 
 def check_lr(lr: float) -> None:
-    if not isinstance(lr, (int, float)) or isinstance(lr, bool) or not lr > 0 or lr != lr or lr == float("inf"):
-        raise OptlabError(f"learning rate must be a number > 0, got {lr!r}")
+    if not checks.is_number(lr) or not lr > 0:
+        raise OptlabError(f"learning rate must be a finite number > 0, got {checks.shown(lr)}")
 
 
-def check_optimizer_args(name: str, lr: float, kwargs: dict[str, Any] | None = None) -> None:
-    """Fail at once, before any training, on a bad name, lr or keyword argument."""
+def argument_defaults(name: str) -> dict[str, Any]:
+    """The value each keyword argument has when not given: the registry entry's, else the signature's."""
+    signature = {p.name: p.default for p in _signature(name).parameters.values()
+                 if p.default is not inspect.Parameter.empty}
+    return {**signature, **optimizer_spec(name).defaults}
+
+
+def flag_text(value: Any) -> str:
+    """A value as --optimizer-args spells it: 0.9,0.999 for a pair."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+_COUNTS = {2: "two", 3: "three", 4: "four"}
+
+
+def _check_shape(key: str, value: Any, default: Any, spelled: str) -> None:
+    """A value of the default's shape: as many numbers as a tuple default holds, a number for a number."""
+    if isinstance(default, (list, tuple)) and default:
+        numbers = [checks.is_number(item) for item in default]
+        fits = isinstance(value, (list, tuple)) and len(value) == len(default) and all(
+            checks.is_number(item) for item, number in zip(value, numbers) if number)
+        takes = f"{_COUNTS.get(len(default), len(default))} {'numbers' if all(numbers) else 'values'}"
+    elif checks.is_number(default):
+        fits = checks.is_number(value)
+        takes = "one finite number"
+    else:
+        return
+    if not fits:
+        raise OptlabError(f"{spelled}={flag_text(value)}: {key} takes {takes}, e.g. {spelled}={flag_text(default)}")
+
+
+def check_optimizer_args(name: str, lr: float, kwargs: dict[str, Any] | None = None,
+                         given: dict[str, str] | None = None) -> None:
+    """Fail at once, before any training, on a bad name, lr or keyword argument.
+
+    given maps an argument to the KEY as the user wrote it (adam.betas or betas), for the messages.
+    """
     optimizer_spec(name)
     check_lr(lr)
-    for key in kwargs or {}:
+    kwargs = kwargs or {}
+    for key in kwargs:
         if not accepts_argument(name, key):
             raise OptlabError(
                 f"optimizer {name!r} takes no argument {key!r}; it takes: {', '.join(accepted_arguments(name))}"
             )
+    defaults = argument_defaults(name)
+    for key, value in kwargs.items():
+        if key in defaults:
+            _check_shape(key, value, defaults[key], (given or {}).get(key, key))
     # Let the optimizer validate values (betas out of range, negative weight decay...) on a dummy layer:
     # a weight matrix and a bias, as every network has.
     params = [torch.zeros(2, 2, requires_grad=True), torch.zeros(2, requires_grad=True)]
@@ -245,7 +297,8 @@ def build_optimizer(
         optimizer = target(params, lr=lr, **arguments)
     except Exception as error:  # constructors raise TypeError, ValueError or their own kinds
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise OptlabError(f"optimizer {name!r} rejected {arguments or 'its defaults'}: {first}") from None
+        user = " ".join(f"{key}={flag_text(value)}" for key, value in kwargs.items())  # what the user gave
+        raise OptlabError(f"optimizer {name!r} rejected {user or 'its defaults'}: {first}") from None
     if not isinstance(optimizer, optim.Optimizer):
         raise OptlabError(f"plug-in optimizer {name!r} returned {type(optimizer).__name__}, not a "
                           "torch.optim.Optimizer")

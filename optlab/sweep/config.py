@@ -5,10 +5,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from optlab import checks
+from optlab.data.sources import DATASETS
 from optlab.errors import OptlabError
 from optlab.optimizers.registry import check_optimizer_args, optimizer_family
 from optlab.problems import DEFAULT_PROBLEM, get_problem
-from optlab.schedules import check_schedule
+from optlab.schedules import SCHEDULES, check_schedule
 from optlab.sweep.grid import arguments_for, check_arguments, lr_choice, resolve_lr_grids
 from optlab.sweep.order import folder_name, grid_order, run_id
 from optlab.sweep.run_claims import DEFAULT_STALE_AFTER
@@ -92,6 +94,7 @@ class SweepConfig:
     keep_checkpoints: bool = False
     report: bool = True
     progress: bool = True
+    yes: bool = False  # start a grid above checks.MAX_RUNS_WITHOUT_YES runs
 
     def __post_init__(self) -> None:
         for key, value in get_problem(self.problem).defaults().items():
@@ -129,33 +132,15 @@ class SweepConfig:
 
     def validate(self) -> None:
         """One clear error for the first bad setting; called before any file is touched."""
-        if not self.optimizers:
-            raise OptlabError("--optimizers needs at least one name")
-        if len(set(self.optimizers)) != len(self.optimizers) or len(set(self.seeds)) != len(self.seeds):
-            raise OptlabError("--optimizers, --lr and --seeds must not repeat a value")
-        _require(self.l2 >= 0, f"--l2 must be >= 0, got {self.l2}")
+        check_fields(self)
         self._resolve_grid()
+        checks.grid_size(self.optimizers, {name: len(self.lr_grid(name)) for name in self.optimizers},
+                         len(self.seeds), self.max_epochs, self.yes)
         check_schedule(self.schedule, self.warmup_epochs)
-        _require(self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}")
-        _require(self.max_epochs >= 1, f"--max-epochs must be >= 1, got {self.max_epochs}")
-        _require(self.val_size is None or self.val_size >= 0, f"--val-size must be >= 0, got {self.val_size}")
-        _require(0 < self.target_acc <= 1, f"--target-acc must be in (0, 1], got {self.target_acc}")
-        _require(0 < self.val_every <= 1, f"--val-every must be a fraction of an epoch in (0, 1], got {self.val_every}")
-        _require(self.parallel == "auto" or (isinstance(self.parallel, int) and self.parallel >= 1),
-                 f"--parallel must be a count >= 1 or auto, got {self.parallel!r}")
-        _require(self.num_nodes >= 1, f"--num-nodes must be >= 1, got {self.num_nodes}")
-        _require(self.synthetic_size >= 20, f"--synthetic-size must be >= 20, got {self.synthetic_size}")
-        if self.limit_train_batches is not None:
-            _require(self.limit_train_batches > 0, f"--limit-train-batches must be > 0, got {self.limit_train_batches}")
-        _require(self.name and "/" not in self.name and self.name not in (".", ".."),
+        _require(self.name not in (".", "..") and "/" not in self.name,
                  f"--name must be a plain folder name, got {self.name!r}")
         parse_shard(self.shard)
-        _require(self.claim_timeout > 0, f"--claim-timeout must be > 0 seconds, got {self.claim_timeout}")
-        _require(self.compile_mode in COMPILE_MODES,
-                 f"--compile-mode must be one of {', '.join(COMPILE_MODES)}, got {self.compile_mode!r}")
         _require(self.compile or self.compile_mode == "default", "--compile-mode needs --compile")
-        _require(self.cuda_graphs in CUDA_GRAPHS, f"--cuda-graphs must be one of {', '.join(CUDA_GRAPHS)}, "
-                 f"got {self.cuda_graphs!r}")
         if self.cuda_graphs == "on":
             _require(not self.compile, "--cuda-graphs and --compile both capture graphs; choose one")
             _require(str(self.precision) in ("32-true", "32"),
@@ -165,7 +150,6 @@ class SweepConfig:
                      "--cuda-graphs trains one device per run; use it without --strategy and --num-nodes")
         if self.parallel != "auto" and self.parallel > 1 and self.strategy not in ("auto", "single_device"):
             raise OptlabError("--parallel runs whole Trainers side by side; use it without --strategy")
-
 
     def _resolve_grid(self) -> None:
         """lrs keywords to numbers, per-optimizer grids and arguments checked (resolved values are what sweep.json
@@ -181,13 +165,52 @@ class SweepConfig:
             grid = self.lr_grid(name)
             if not grid:
                 raise OptlabError(f"no learning rate for {name!r}; give --lrs values, auto, or {name}=LR,LR")
-            check_optimizer_args(name, grid[0], self.optimizer_arguments(name))
+            arguments = self.optimizer_arguments(name)
+            given = {key: f"{name}.{key}" if f"{name}.{key}" in self.optimizer_kwargs else key for key in arguments}
+            check_optimizer_args(name, grid[0], arguments, given)
         for name in self.families:
             if name not in self.optimizers:
                 raise OptlabError(f"--families names {name!r}, which is not in --optimizers")
         for name in self.optimizers:
             self.family(name)
         _check_unique_ids(self.runs())
+
+
+_FLAGS = {"optimizer_kwargs": "--optimizer-args", "optimizer_lrs": "--lrs", "report": "--no-report",
+          "progress": "--no-progress-bar", "concurrent_runs": "concurrent_runs", "dataset_source": "dataset_source"}
+_NAME = checks.list_of(checks.text)
+_FLAG = checks.boolean
+# Every setting by the kind of value it holds; a test checks that no field of SweepConfig is left out.
+FIELD_CHECKS: dict[str, Any] = {
+    "optimizers": _NAME, "lrs": checks.anything, "seeds": checks.list_of(checks.seed),
+    # Names here; lrs and argument values are checked against each optimizer by _resolve_grid.
+    "optimizer_kwargs": checks.mapping_of(checks.text, checks.anything),
+    "optimizer_lrs": checks.mapping_of(checks.text, checks.anything),
+    "families": checks.mapping_of(checks.text, checks.text),
+    "schedule": checks.choice(SCHEDULES), "warmup_epochs": checks.non_negative_number, "problem": checks.text,
+    "batch_size": checks.count, "max_epochs": checks.count, "l2": checks.non_negative_number,
+    "data_dir": checks.text, "dataset": checks.choice(DATASETS), "dataset_source": checks.anything,
+    "val_size": checks.optional(checks.at_least(0)), "augment": checks.optional(_FLAG),
+    "synthetic_size": checks.at_least(20), "target_acc": checks.fraction, "val_every": checks.fraction,
+    "max_loss": checks.positive_number, "name": checks.text, "log_dir": checks.text,
+    "accelerator": checks.text, "devices": checks.devices, "strategy": checks.text, "num_nodes": checks.count,
+    "precision": checks.text, "limit_train_batches": checks.optional(checks.fraction_or_count),
+    "channels_last": _FLAG, "compile": _FLAG, "compile_mode": checks.choice(COMPILE_MODES), "fused": _FLAG,
+    "cuda_graphs": checks.choice(CUDA_GRAPHS), "deterministic": _FLAG, "parallel": checks.count_or_auto,
+    "concurrent_runs": checks.count, "shard": checks.text, "claim_timeout": checks.positive_number,
+    "restart": _FLAG, "keep_checkpoints": _FLAG, "report": _FLAG, "progress": _FLAG, "yes": _FLAG,
+}
+
+
+def flag_of(field_name: str) -> str:
+    """The flag that sets a field (a sweep file's key is the same without the dashes)."""
+    return _FLAGS.get(field_name, "--" + field_name.replace("_", "-"))
+
+
+def check_fields(config: "SweepConfig") -> None:
+    """Each field's type and range, the first bad one as one line."""
+    for field_name, check in FIELD_CHECKS.items():
+        check(getattr(config, field_name), flag_of(field_name))
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -221,10 +244,7 @@ def problem_configs(values: dict[str, Any], problems: list[str]) -> list[SweepCo
 
     One problem keeps the usual folder, <log-dir>/<name>; several get <log-dir>/<name>/<problem> each.
     """
-    if not problems:
-        raise OptlabError("--problem needs at least one name")
-    if len(set(problems)) != len(problems):
-        raise OptlabError("--problem must not repeat a name")
+    checks.list_of(checks.text)(problems, "--problem")
     if len(problems) == 1:
         return [SweepConfig(**{**values, "problem": problems[0]})]
     parent = str(Path(values.get("log_dir", "lightning_logs")) / values.get("name", "sweep"))

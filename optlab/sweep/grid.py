@@ -13,10 +13,15 @@ LrChoice = list[float] | str
 
 def _lr_number(text: Any, where: str) -> float:
     try:
+        if isinstance(text, bool):
+            raise TypeError(text)
         value = float(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise OptlabError(f"{where}: {text!r} is not a number; give numbers like 1e-3, or auto or default") from None
-    check_lr(value)
+    try:
+        check_lr(value)
+    except OptlabError as error:
+        raise OptlabError(f"{where}: {error}") from None
     return value
 
 

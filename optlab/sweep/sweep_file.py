@@ -12,9 +12,34 @@ from typing import Any
 
 import yaml
 
+from optlab.checks import is_number, shown
 from optlab.errors import OptlabError
 
 ALIASES = {"lr": "lrs", "seed": "seeds", "optimizer_kwargs": "optimizer_args"}
+
+
+class DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: Any, line: int) -> None:
+        super().__init__(f"{key!r} is given twice (again at line {line}); keep one")
+
+
+class StrictLoader(yaml.SafeLoader):
+    """yaml's safe loader, but a key given twice in one mapping is an error (safe_load keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                fresh = key not in seen
+            except TypeError:  # an unhashable key: the base loader says so
+                break
+            if not fresh:
+                raise DuplicateKey(key, key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def _given_on_command_line(build_parser, argv: list[str] | None) -> set[str]:
@@ -68,17 +93,23 @@ def _convert(action: argparse.Action, key: str, value: Any, path: Path) -> Any:
         return [action.type(item) if action.type and isinstance(item, str) else item for item in items]
     if action.const is True or action.const is False or isinstance(action, argparse.BooleanOptionalAction):
         if not isinstance(value, bool):
-            raise OptlabError(f"{path}: {key} must be true or false, got {value!r}")
+            raise OptlabError(f"{path}: {key} must be true or false, got {shown(value)}")
         return value
+    if action.type is None and is_number(value) and action.dest != "devices":
+        return str(value)  # a text flag given a bare number (precision: 32, name: 2024)
     return action.type(value) if action.type and isinstance(value, str) else value
 
 
 def read_sweep_file(path: Path, parser: argparse.ArgumentParser) -> dict[str, Any]:
     """The file's settings as the parser's destinations and values, or one line saying what is wrong."""
     try:
-        loaded = yaml.safe_load(path.read_text())
+        loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=StrictLoader)
     except OSError as error:
         raise OptlabError(f"cannot read --config {path} ({error.strerror}); give an existing YAML file") from None
+    except UnicodeDecodeError:
+        raise OptlabError(f"--config {path} is not a text file (not UTF-8); give a YAML file") from None
+    except DuplicateKey as error:
+        raise OptlabError(f"--config {path}: {error}") from None
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""
@@ -86,12 +117,15 @@ def read_sweep_file(path: Path, parser: argparse.ArgumentParser) -> dict[str, An
     if not isinstance(loaded, dict):
         raise OptlabError(f"--config {path} must hold a mapping of settings (max_epochs: 10, ...)")
     actions = {action.dest: action for action in parser._actions if action.dest not in ("help", "config")}
-    values = {}
+    values, spelled = {}, {}
     for key, value in loaded.items():
         dest = str(key).replace("-", "_")
         dest = ALIASES.get(dest, dest)
         if dest not in actions:
             raise OptlabError(f"unknown key {key!r} in {path}; valid keys: {', '.join(sorted(actions))}")
+        if dest in spelled:
+            raise OptlabError(f"{path} sets {dest} twice, as {spelled[dest]!r} and {key!r}; keep one")
+        spelled[dest] = key
         try:
             values[dest] = _convert(actions[dest], str(key), value, path)
         except (argparse.ArgumentTypeError, TypeError, ValueError) as error:
