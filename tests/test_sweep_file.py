@@ -65,3 +65,10 @@ def test_a_missing_sweep_file_exits_2_with_one_line(tmp_path, capsys):
     assert main(["--config", str(tmp_path / "nope.yaml"), "--log-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: cannot read --config") and "\n" not in err
+
+
+def test_the_problem_is_a_key_as_the_flag_is_named(tmp_path):
+    path = tmp_path / "sweep.yaml"
+    path.write_text("problem: deepobs_3c3d\noptimizers: [adam]\n")
+    config = configured(path)
+    assert config.problem == "deepobs_3c3d" and config.batch_size == 128

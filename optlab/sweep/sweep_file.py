@@ -15,7 +15,7 @@ import yaml
 from optlab.checks import is_number, shown
 from optlab.errors import OptlabError
 
-ALIASES = {"lr": "lrs", "seed": "seeds", "optimizer_kwargs": "optimizer_args"}
+ALIASES = {"lr": "lrs", "seed": "seeds", "optimizer_kwargs": "optimizer_args", "problem": "problems"}
 
 
 class DuplicateKey(yaml.YAMLError):
