@@ -17,6 +17,7 @@ from typing import Any
 from optlab.data import CIFAR10DataModule
 from optlab.errors import OptlabError
 from optlab.runner import checkpoint_path, make_datamodule, run_one
+from optlab.sweep import interrupts
 from optlab.sweep.concurrency import Plan, plan_parallel
 from optlab.sweep.config import PROTOCOL_DEFAULTS, RunSpec, SweepConfig
 from optlab.sweep.heap import freeze_long_lived, long_lived_frozen
@@ -265,11 +266,18 @@ def run_sweep(config: SweepConfig) -> SweepResult:
         say(f"skip {run_id}: already finished")
     plan = plan_parallel(config.parallel, len(todo), config.accelerator, config.devices, config.strategy,
                          config.num_nodes)
-    with long_lived_frozen():
-        if plan.workers > 1 and len(todo) > 1:
-            failed, elsewhere = _run_parallel(config, todo, plan, datamodule=datamodule), []
-        else:
-            failed, elsewhere = _run_in_turn(config, todo, datamodule, ranks)
+    try:
+        with long_lived_frozen():
+            if plan.workers > 1 and len(todo) > 1:
+                failed, elsewhere = _run_parallel(config, todo, plan, datamodule=datamodule), []
+            else:
+                failed, elsewhere = _run_in_turn(config, todo, datamodule, ranks)
+    except interrupts.SweepInterrupted as stopped:
+        if ranks.rank == 0:
+            with interrupts.deferred():  # what finished is written whole, even if another signal comes
+                results, missing = _write_results_file(config)
+            stopped.finished, stopped.planned = len(results), len(results) + len(missing)
+        raise
     ran = time.perf_counter()
     results, missing = _write_results_file(config) if ranks.rank == 0 else collect(config.sweep_dir, config.runs())
     phases = {"prepare": prepared - started, "runs": ran - prepared, "collect": time.perf_counter() - ran}
@@ -284,6 +292,7 @@ def _run_in_turn(config: SweepConfig, todo: list[RunSpec], datamodule: CIFAR10Da
     elsewhere: list[str] = []
     progress = Progress(len(todo))
     for index, spec in enumerate(todo, 1):
+        interrupts.check()  # no new run after a signal
         claim, message = take_run(config, spec, claims) if ranks.rank == 0 else (None, "")
         go = ranks.broadcast(claim is not None)
         if not go:
@@ -299,6 +308,9 @@ def _run_in_turn(config: SweepConfig, todo: list[RunSpec], datamodule: CIFAR10Da
             if result is not None:
                 say(progress.line(spec.run_id, headline(result)))
         except OptlabError:
+            raise
+        except interrupts.SweepInterrupted as stopped:  # before its training began, too
+            stopped.run_ids = stopped.run_ids or (spec.run_id,)
             raise
         except Exception as error:  # one broken run must not cost the others
             failed[spec.run_id] = f"{type(error).__name__}: {error}"

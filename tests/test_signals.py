@@ -1,0 +1,66 @@
+"""SIGTERM and SIGINT mid-sweep: the finished run is saved, the interrupted one is not recorded, one line says
+how to resume, the exit code is 128 + the signal, and the same command finishes the sweep."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from optlab.cli import main
+from tests.helpers import ROOT, SWEEP, sweep_args
+
+GRID = ("--optimizers", "sgd", "adam", "--lr", "1e-2", "--max-epochs", "4", "--synthetic-size", "200")
+
+
+def signal_during_second_run(args: list[str], checkpoint, signum: int, timeout: float = 180):
+    """Start the sweep, wait for the second run's first epoch checkpoint, send signum; (exit code, stderr)."""
+    process = subprocess.Popen([sys.executable, str(SWEEP), *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    try:
+        while not checkpoint.is_file():
+            assert process.poll() is None, "the sweep ended before the signal: " + process.stderr.read()
+            assert time.monotonic() < deadline, "no checkpoint appeared"
+            time.sleep(0.02)
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    return process.returncode, stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_saves_what_finished_and_the_same_command_resumes(tmp_path, capsys, signum):
+    args = sweep_args(tmp_path, "stopped", *GRID)
+    sweep = tmp_path / "stopped"
+    checkpoint = sweep / "adam" / "lr0.01_seed0" / "checkpoints" / "last.ckpt"
+    code, stderr = signal_during_second_run(args, checkpoint, signum)
+
+    assert code == 128 + signum
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith(f"interrupted by {signal.Signals(signum).name} during adam_lr0.01_seed0: "
+                                "1 of 2 runs finished"), stderr
+    assert lines[-1].endswith("resume with: python scripts/sweep.py " + " ".join(args)), lines[-1]
+    assert not any("Traceback" in line or "Received SIGTERM" in line or "KeyboardInterrupt" in line
+                   for line in lines), stderr
+    listed = json.loads((sweep / "results.json").read_text())
+    assert [run["run_id"] for run in listed["runs"]] == ["sgd_lr0.01_seed0"]
+    assert listed["missing"] == ["adam_lr0.01_seed0"]
+    assert not (sweep / "results" / "adam_lr0.01_seed0.json").exists()  # not recorded as if it had finished
+    assert checkpoint.is_file()  # its last finished epoch, to resume from
+    assert not (sweep / "claims" / "adam_lr0.01_seed0.lock").exists()  # released, not left to go stale
+
+    assert main(args) == 0  # the same command, in this process (one start of torch fewer)
+    out = capsys.readouterr().out
+    assert "skip sgd_lr0.01_seed0: already finished" in out
+    assert "resume adam_lr0.01_seed0" in out
+    finished = {run["run_id"]: run for run in json.loads((sweep / "results.json").read_text())["runs"]}
+    assert set(finished) == {"sgd_lr0.01_seed0", "adam_lr0.01_seed0"}
+    assert finished["adam_lr0.01_seed0"]["resumed"]
+    assert len(finished["adam_lr0.01_seed0"]["epochs"]) == 4
