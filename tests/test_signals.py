@@ -10,7 +10,9 @@ import time
 
 import pytest
 
+from optlab import hardware
 from optlab.cli import main
+from optlab.sweep import execute
 from tests.helpers import ROOT, SWEEP, sweep_args
 
 GRID = ("--optimizers", "sgd", "adam", "--lr", "1e-2", "--max-epochs", "4", "--synthetic-size", "200")
@@ -64,3 +66,39 @@ def test_a_signal_saves_what_finished_and_the_same_command_resumes(tmp_path, cap
     assert set(finished) == {"sgd_lr0.01_seed0", "adam_lr0.01_seed0"}
     assert finished["adam_lr0.01_seed0"]["resumed"]
     assert len(finished["adam_lr0.01_seed0"]["epochs"]) == 4
+
+
+def test_cpu_bf16_support_reads_the_flags(tmp_path):
+    avx2 = tmp_path / "avx2"
+    avx2.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n\nprocessor\t: 1\nflags\t\t: fpu avx2\n")
+    amx = tmp_path / "amx"
+    amx.write_text("flags\t\t: avx2 avx512f avx512_bf16 amx_bf16\n")
+    assert hardware.cpu_bf16_support(avx2) == (False, "AVX2")
+    assert hardware.cpu_bf16_support(amx) == (True, "AVX-512")
+    assert hardware.cpu_bf16_support(tmp_path / "absent") is None
+
+
+def test_bf16_warns_only_on_a_cpu_without_native_bf16(monkeypatch):
+    monkeypatch.setattr(hardware, "cpu_bf16_support", lambda: (False, "AVX2"))
+    warning = hardware.bf16_cpu_warning("bf16-mixed", trains_on_cpu=True)
+    assert warning.startswith("warning: --precision bf16-mixed on this CPU (no native bf16: AVX2 only)")
+    assert "fp32" in warning and "\n" not in warning
+    assert hardware.bf16_cpu_warning("32-true", trains_on_cpu=True) is None
+    assert hardware.bf16_cpu_warning("bf16-mixed", trains_on_cpu=False) is None  # a GPU run
+    monkeypatch.setattr(hardware, "cpu_bf16_support", lambda: (True, "AVX-512"))
+    assert hardware.bf16_cpu_warning("bf16-mixed", trains_on_cpu=True) is None
+    monkeypatch.setattr(hardware, "cpu_bf16_support", lambda: None)  # unknown CPU: no guess
+    assert hardware.bf16_cpu_warning("bf16-mixed", trains_on_cpu=True) is None
+
+
+def test_the_bf16_warning_prints_once_before_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(hardware, "cpu_bf16_support", lambda: (False, "AVX2"))
+    monkeypatch.setattr(execute, "_warned", set())
+    grid = ("--optimizers", "sgd", "adam", "--max-epochs", "1", "--synthetic-size", "200", "--limit-train-batches",
+            "2", "--precision", "bf16-mixed")
+    assert main(sweep_args(tmp_path, "bf16", *grid)) == 0
+    assert main(sweep_args(tmp_path, "again", *grid)) == 0  # a second sweep in the same process
+    lines = capsys.readouterr().out.splitlines()
+    warnings = [index for index, line in enumerate(lines) if line.startswith("warning: --precision bf16-mixed")]
+    first_run = next(index for index, line in enumerate(lines) if line.startswith("run "))
+    assert len(warnings) == 1 and warnings[0] < first_run, lines

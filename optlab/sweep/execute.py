@@ -16,6 +16,7 @@ from typing import Any
 
 from optlab.data import CIFAR10DataModule
 from optlab.errors import OptlabError
+from optlab.hardware import bf16_cpu_warning
 from optlab.runner import checkpoint_path, make_datamodule, run_one
 from optlab.sweep import interrupts
 from optlab.sweep.concurrency import Plan, plan_parallel
@@ -257,6 +258,7 @@ def run_sweep(config: SweepConfig) -> SweepResult:
         # too, but per Trainer).
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     datamodule, ranks = prepare(config)
+    _warn_slow_precision(config)
     prepared = time.perf_counter()
     planned = config.shard_runs()
     finished = ranks.broadcast({result["run_id"] for result in collect(config.sweep_dir)[0]})
@@ -282,6 +284,21 @@ def run_sweep(config: SweepConfig) -> SweepResult:
     results, missing = _write_results_file(config) if ranks.rank == 0 else collect(config.sweep_dir, config.runs())
     phases = {"prepare": prepared - started, "runs": ran - prepared, "collect": time.perf_counter() - ran}
     return SweepResult(config.sweep_dir, results, missing, failed, skipped, elsewhere, phases)
+
+
+_warned: set[str] = set()  # once per process, however many problems it sweeps
+
+
+def _warn_slow_precision(config: SweepConfig) -> None:
+    """Before any training, once: bf16 on a CPU without bf16 instructions is emulated, and far slower than fp32."""
+    import torch
+
+    on_cpu = config.accelerator == "cpu" or (config.accelerator == "auto" and not torch.cuda.is_available()
+                                             and not torch.backends.mps.is_available())
+    warning = bf16_cpu_warning(config.precision, on_cpu)
+    if warning and warning not in _warned:
+        _warned.add(warning)
+        say(warning)
 
 
 def _run_in_turn(config: SweepConfig, todo: list[RunSpec], datamodule: CIFAR10DataModule,
