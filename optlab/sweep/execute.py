@@ -184,6 +184,7 @@ def _take_slot(slots, threads: int, forked: bool) -> None:
 
     torch.set_num_threads(1 if forked else threads)
     _slot_config = slots.get()
+    interrupts.install()  # a signal to the process group (Ctrl-C) stops this worker's run at a batch boundary too
 
 
 def take_run(config: SweepConfig, spec: RunSpec, claims: RunClaims) -> tuple[RunClaim | None, str]:
@@ -214,6 +215,7 @@ def _save(config: SweepConfig, spec: RunSpec, claim: RunClaim, result: dict | No
 def _run_in_subprocess(spec: RunSpec) -> str:
     """Worker for --parallel: one run in this worker's slot, if this sweep can claim it; writes its own result."""
     config = _slot_config
+    interrupts.check()  # a run handed over before the signal, not yet started: left for the next sweep
     claim, message = take_run(config, spec, RunClaims(config.sweep_dir, config.claim_timeout))
     if claim is None:
         return message
@@ -389,17 +391,45 @@ def _run_parallel(config: SweepConfig, todo: list[RunSpec], plan: Plan, task=_ru
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_take_slot,
                              initargs=(slots, threads, forked)) as pool:
         futures = {pool.submit(task, spec): spec for spec in todo}
-        for future in as_completed(futures):
-            spec = futures[future]
-            try:
-                outcome = future.result()
-                finished = result_path(config.sweep_dir, spec)
-                if outcome.startswith("done") and finished.is_file():
-                    say(progress.line(spec.run_id, headline(read_json(finished))))
-                else:
-                    say(outcome)
-            except Exception as error:
-                failed[spec.run_id] = f"{type(error).__name__}: {error}"
-                say(f"run {spec.run_id} failed: {failed[spec.run_id]}")
-                progress.count_failed()
+        try:
+            for future in as_completed(futures):
+                spec = futures[future]
+                try:
+                    outcome = future.result()
+                    finished = result_path(config.sweep_dir, spec)
+                    if outcome.startswith("done") and finished.is_file():
+                        say(progress.line(spec.run_id, headline(read_json(finished))))
+                    else:
+                        say(outcome)
+                except interrupts.SweepInterrupted:
+                    raise
+                except Exception as error:
+                    failed[spec.run_id] = f"{type(error).__name__}: {error}"
+                    say(f"run {spec.run_id} failed: {failed[spec.run_id]}")
+                    progress.count_failed()
+        except interrupts.SweepInterrupted as stopped:
+            _stop_workers(pool, futures, stopped.signum)
+            stopped.run_ids = tuple(spec.run_id for future, spec in futures.items() if _stopped_mid_run(future))
+            raise
     return failed
+
+
+def _stopped_mid_run(future) -> bool:
+    """Whether a worker's run ended because of the signal (not one it had not started)."""
+    if not future.done() or future.cancelled():
+        return False
+    error = future.exception()
+    return isinstance(error, interrupts.SweepInterrupted) and bool(error.run_ids)
+
+
+def _stop_workers(pool: ProcessPoolExecutor, futures: dict, signum: int) -> None:
+    """No run starts after a signal; the runs in training get the same signal (a kill -TERM reaches only this
+    process) and stop at a batch boundary, their claims released; then the pool is waited for."""
+    for future in futures:
+        future.cancel()
+    for process in list(getattr(pool, "_processes", {}).values()):  # the pool names no public way to its workers
+        try:
+            os.kill(process.pid, signum)
+        except (ProcessLookupError, OSError):
+            pass
+    pool.shutdown(wait=True)
