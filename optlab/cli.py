@@ -201,12 +201,16 @@ def main(argv: list[str] | None = None) -> int:
     resume = shlex.join(["python", "scripts/sweep.py", *(sys.argv[1:] if argv is None else argv)])
     status = 0
     with interrupts.handling():
-        for config in configs:
-            status = max(status, _sweep_one_problem(config, several=len(configs) > 1, resume=resume))
-            if status == 2 or status > 128:
-                return status
-        if len(configs) > 1:
-            _write_cross_problem_summary(configs)
+        try:
+            for config in configs:
+                status = max(status, _sweep_one_problem(config, several=len(configs) > 1, resume=resume))
+                if status == 2 or status > 128:
+                    return status
+            if len(configs) > 1:
+                _write_cross_problem_summary(configs)
+        except interrupts.SweepInterrupted as stopped:  # after the runs: writing the report or the summary
+            print(interrupted_line(stopped, resume), file=sys.stderr)
+            return stopped.exit_code
     return status
 
 

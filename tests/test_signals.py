@@ -12,7 +12,7 @@ import pytest
 
 from optlab import hardware
 from optlab.cli import main
-from optlab.sweep import execute
+from optlab.sweep import execute, interrupts
 from tests.helpers import ROOT, SWEEP, sweep_args
 
 GRID = ("--optimizers", "sgd", "adam", "--lr", "1e-2", "--max-epochs", "4", "--synthetic-size", "200")
@@ -102,3 +102,19 @@ def test_the_bf16_warning_prints_once_before_training(tmp_path, capsys, monkeypa
     warnings = [index for index, line in enumerate(lines) if line.startswith("warning: --precision bf16-mixed")]
     first_run = next(index for index, line in enumerate(lines) if line.startswith("run "))
     assert len(warnings) == 1 and warnings[0] < first_run, lines
+
+
+def test_a_signal_after_the_runs_still_gives_one_line_and_128_plus_signal(tmp_path, capsys, monkeypatch):
+    import optlab.cli as cli
+
+    def interrupted_report(sweep_dir, config):
+        raise interrupts.SweepInterrupted(signal.SIGTERM)  # what the handler raises outside a run
+
+    monkeypatch.setattr(cli, "_make_report", interrupted_report)
+    args = [arg for arg in sweep_args(tmp_path, "late", "--optimizers", "sgd", "--max-epochs", "1", "--synthetic-size",
+                                      "200", "--limit-train-batches", "2") if arg != "--no-report"]
+    assert main(args) == 143
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "interrupted by SIGTERM: finished runs are saved; resume with: python scripts/sweep.py " \
+        + " ".join(args)
+    assert (tmp_path / "late" / "results" / "sgd_lr0.001_seed0.json").is_file()
