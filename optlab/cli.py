@@ -2,6 +2,7 @@
 
 import argparse
 import ast
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from optlab.optimizers.families import FAMILIES
 from optlab.optimizers.registry import OPTIMIZERS
 from optlab.problems import DEFAULT_PROBLEM, PROBLEMS
 from optlab.schedules import SCHEDULES
+from optlab.sweep import interrupts
 from optlab.sweep.config import COMPILE_MODES, CUDA_GRAPHS, DEFAULT_OPTIMIZERS, SweepConfig, problem_configs
 from optlab.sweep.grid import DEFAULT_LRS, parse_lr_tokens
 from optlab.sweep.run_claims import DEFAULT_STALE_AFTER
@@ -199,13 +201,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     _warn_few_seeds(configs[0])  # once the settings are good: a bad one is the only line printed
+    resume = shlex.join(["python", "scripts/sweep.py", *(sys.argv[1:] if argv is None else argv)])
     status = 0
-    for config in configs:
-        status = max(status, _sweep_one_problem(config, several=len(configs) > 1))
-        if status == 2 or status == 130:
-            return status
-    if len(configs) > 1:
-        _write_cross_problem_summary(configs)
+    with interrupts.handling():
+        try:
+            for config in configs:
+                status = max(status, _sweep_one_problem(config, several=len(configs) > 1, resume=resume))
+                if status == 2 or status > 128:
+                    return status
+            if len(configs) > 1:
+                _write_cross_problem_summary(configs)
+        except interrupts.SweepInterrupted as stopped:  # after the runs: writing the report or the summary
+            print(interrupted_line(stopped, resume), file=sys.stderr)
+            return stopped.exit_code
     return status
 
 
@@ -218,7 +226,7 @@ def _warn_few_seeds(config: SweepConfig) -> None:
             f"any difference between optimizers; add --seeds, e.g. --seeds 0 1 2")
 
 
-def _sweep_one_problem(config: SweepConfig, several: bool) -> int:
+def _sweep_one_problem(config: SweepConfig, several: bool, resume: str = "python scripts/sweep.py") -> int:
     from optlab.report.table import results_table
     from optlab.sweep.execute import run_sweep
     from optlab.sweep.ranks import say
@@ -230,8 +238,11 @@ def _sweep_one_problem(config: SweepConfig, several: bool) -> int:
     except OptlabError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished runs are saved; run the same command again to resume", file=sys.stderr)
+    except interrupts.SweepInterrupted as stopped:
+        print(interrupted_line(stopped, resume), file=sys.stderr)
+        return stopped.exit_code
+    except KeyboardInterrupt:  # before the handlers were installed, or where they are not
+        print(f"interrupted: finished runs are saved; resume with: {resume}", file=sys.stderr)
         return 130
     say("\n" + results_table(outcome.results))
     say(f"\nresults: {outcome.sweep_dir / 'results.json'}")
@@ -248,6 +259,14 @@ def _sweep_one_problem(config: SweepConfig, several: bool) -> int:
               "fix the cause and run the same command to retry them", file=sys.stderr)
         return 1
     return 0
+
+
+def interrupted_line(stopped: interrupts.SweepInterrupted, resume: str) -> str:
+    """The one line a signal leaves: which run it stopped, what is saved, the command that resumes."""
+    where = f" during {', '.join(stopped.run_ids)}" if stopped.run_ids else ""
+    done = (f"{stopped.finished} of {stopped.planned} runs finished, saved in results.json"
+            if stopped.finished is not None else "finished runs are saved")
+    return f"interrupted by {stopped.name}{where}: {done}; resume with: {resume}"
 
 
 def _write_cross_problem_summary(configs: list[SweepConfig]) -> None:

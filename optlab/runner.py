@@ -22,6 +22,7 @@ from optlab.data import CIFAR10DataModule
 from optlab.module import ImageClassifier
 from optlab.monitor import RunMonitor
 from optlab.problems import get_problem
+from optlab.sweep import interrupts
 from optlab.sweep.config import RunSpec, SweepConfig
 from optlab.sweep.order import folder_name, lr_text
 from optlab.sweep.results import check_world_size, summarize
@@ -101,6 +102,18 @@ def _limit(value: float | None) -> int | float | None:
     return int(value) if float(value).is_integer() and value > 1 else float(value)
 
 
+class StopOnSignal(L.Callback):
+    """Ends training at the batch boundary after a signal recorded by optlab.sweep.interrupts. Raising, not
+    trainer.should_stop: should_stop ends the epoch early, and the epoch-end checkpoint would then record a
+    partial epoch as finished."""
+
+    def on_train_batch_end(self, *args: Any) -> None:
+        interrupts.check()
+
+    def on_validation_batch_end(self, *args: Any) -> None:
+        interrupts.check()
+
+
 def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_val: bool) -> L.Trainer:
     folder = run_dir(config, spec)
     logger = TensorBoardLogger(save_dir=str(config.sweep_dir), name=folder.parent.name, version=folder.name,
@@ -109,7 +122,7 @@ def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_v
     # the epoch. (save_last alone writes nothing when save_top_k=0, so the one kept file is named "last".)
     checkpoint = ModelCheckpoint(dirpath=folder / "checkpoints", filename="last", monitor=None, save_top_k=1,
                                  save_on_train_epoch_end=True, enable_version_counter=False)
-    callbacks: list[L.Callback] = [monitor, checkpoint]
+    callbacks: list[L.Callback] = [monitor, checkpoint, StopOnSignal()]
     if config.progress:
         # Refreshing every step would force a host-device sync per step.
         callbacks.append(TQDMProgressBar(refresh_rate=50))
@@ -119,6 +132,9 @@ def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_v
         limit_train_batches=_limit(config.limit_train_batches),
         limit_val_batches=None if has_val else 0, val_check_interval=config.val_every,
         logger=logger, callbacks=callbacks,
+        # Under SLURM, Lightning's auto-requeue (on SIGUSR1) saves an hpc_ckpt_N.ckpt in default_root_dir and resumes
+        # from it when ckpt_path is None: the run's own folder, so no other run can pick it up.
+        default_root_dir=folder / "checkpoints",
         num_sanity_val_steps=0, enable_model_summary=False, enable_progress_bar=config.progress,
         # "warn": an op with no deterministic kernel warns instead of ending the run (the bits may then differ).
         # False, not None, otherwise: torch's switch is process-wide, and a run records what it ran with.
@@ -166,11 +182,21 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
     last = checkpoint_path(config, spec)
     resumed = last.is_file() and checkpoint_loads(last)
     fit_started = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=str(last) if resumed else None, weights_only=True)
-    fit_ended = time.perf_counter()
-    final_train_acc = train_subset_accuracy(model, datamodule, trainer)
-    subset_ended = time.perf_counter()
-    test = trainer.test(model, datamodule=datamodule, verbose=False)[0]
+    with interrupts.deferred():
+        try:
+            trainer.fit(model, datamodule=datamodule, ckpt_path=str(last) if resumed else None, weights_only=True)
+            fit_ended = time.perf_counter()
+            final_train_acc = train_subset_accuracy(model, datamodule, trainer)
+            subset_ended = time.perf_counter()
+            test = trainer.test(model, datamodule=datamodule, verbose=False)[0]
+        except SystemExit:
+            # Lightning ends fit or test with SIGTERMException (a SystemExit) after a SIGTERM, at a batch boundary.
+            if interrupts.received() is None:
+                raise
+            raise interrupts.SweepInterrupted(interrupts.received(), (spec.run_id,)) from None
+        except interrupts.SweepInterrupted as stopped:
+            stopped.run_ids = (spec.run_id,)
+            raise
     test_ended = time.perf_counter()
     if trainer.global_rank != 0:
         return None

@@ -16,7 +16,9 @@ from typing import Any
 
 from optlab.data import CIFAR10DataModule
 from optlab.errors import OptlabError
+from optlab.hardware import bf16_cpu_warning
 from optlab.runner import checkpoint_path, make_datamodule, run_one
+from optlab.sweep import interrupts
 from optlab.sweep.concurrency import Plan, plan_parallel
 from optlab.sweep.config import PROTOCOL_DEFAULTS, RunSpec, SweepConfig
 from optlab.sweep.heap import freeze_long_lived, long_lived_frozen
@@ -191,6 +193,7 @@ def _take_slot(slots, threads: int, forked: bool) -> None:
 
     torch.set_num_threads(1 if forked else threads)
     _slot_config = slots.get()
+    interrupts.install()  # a signal to the process group (Ctrl-C) stops this worker's run at a batch boundary too
 
 
 def take_run(config: SweepConfig, spec: RunSpec, claims: RunClaims) -> tuple[RunClaim | None, str]:
@@ -229,6 +232,7 @@ def _save(config: SweepConfig, spec: RunSpec, claim: RunClaim, result: dict | No
 def _run_in_subprocess(spec: RunSpec) -> str:
     """Worker for --parallel: one run in this worker's slot, if this sweep can claim it; writes its own result."""
     config = _slot_config
+    interrupts.check()  # a run handed over before the signal, not yet started: left for the next sweep
     claim, message = take_run(config, spec, RunClaims(config.sweep_dir, config.claim_timeout))
     if claim is None:
         return message
@@ -273,6 +277,7 @@ def run_sweep(config: SweepConfig) -> SweepResult:
         # too, but per Trainer).
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     datamodule, ranks = prepare(config)
+    _warn_slow_precision(config)
     prepared = time.perf_counter()
     planned = config.shard_runs()
     finished = ranks.broadcast({result["run_id"] for result in collect(config.sweep_dir)[0]})
@@ -282,15 +287,37 @@ def run_sweep(config: SweepConfig) -> SweepResult:
         say(f"skip {run_id}: already finished")
     plan = plan_parallel(config.parallel, len(todo), config.accelerator, config.devices, config.strategy,
                          config.num_nodes)
-    with long_lived_frozen():
-        if plan.workers > 1 and len(todo) > 1:
-            failed, elsewhere = _run_parallel(config, todo, plan, datamodule=datamodule), []
-        else:
-            failed, elsewhere = _run_in_turn(config, todo, datamodule, ranks)
+    try:
+        with long_lived_frozen():
+            if plan.workers > 1 and len(todo) > 1:
+                failed, elsewhere = _run_parallel(config, todo, plan, datamodule=datamodule), []
+            else:
+                failed, elsewhere = _run_in_turn(config, todo, datamodule, ranks)
+    except interrupts.SweepInterrupted as stopped:
+        if ranks.rank == 0:
+            with interrupts.deferred():  # what finished is written whole, even if another signal comes
+                results, missing = _write_results_file(config)
+            stopped.finished, stopped.planned = len(results), len(results) + len(missing)
+        raise
     ran = time.perf_counter()
     results, missing = _write_results_file(config) if ranks.rank == 0 else collect(config.sweep_dir, config.runs())
     phases = {"prepare": prepared - started, "runs": ran - prepared, "collect": time.perf_counter() - ran}
     return SweepResult(config.sweep_dir, results, missing, failed, skipped, elsewhere, phases)
+
+
+_warned: set[str] = set()  # once per process, however many problems it sweeps
+
+
+def _warn_slow_precision(config: SweepConfig) -> None:
+    """Before any training, once: bf16 on a CPU without bf16 instructions is emulated, and far slower than fp32."""
+    import torch
+
+    on_cpu = config.accelerator == "cpu" or (config.accelerator == "auto" and not torch.cuda.is_available()
+                                             and not torch.backends.mps.is_available())
+    warning = bf16_cpu_warning(config.precision, on_cpu)
+    if warning and warning not in _warned:
+        _warned.add(warning)
+        say(warning)
 
 
 def _run_in_turn(config: SweepConfig, todo: list[RunSpec], datamodule: CIFAR10DataModule,
@@ -301,6 +328,7 @@ def _run_in_turn(config: SweepConfig, todo: list[RunSpec], datamodule: CIFAR10Da
     elsewhere: list[str] = []
     progress = Progress(len(todo))
     for index, spec in enumerate(todo, 1):
+        interrupts.check()  # no new run after a signal
         claim, message = take_run(config, spec, claims) if ranks.rank == 0 else (None, "")
         go = ranks.broadcast(claim is not None)
         if not go:
@@ -316,6 +344,9 @@ def _run_in_turn(config: SweepConfig, todo: list[RunSpec], datamodule: CIFAR10Da
             if result is not None:
                 say(progress.line(spec.run_id, headline(result)))
         except OptlabError:
+            raise
+        except interrupts.SweepInterrupted as stopped:  # before its training began, too
+            stopped.run_ids = stopped.run_ids or (spec.run_id,)
             raise
         except Exception as error:  # one broken run must not cost the others
             failed[spec.run_id] = f"{type(error).__name__}: {error}"
@@ -386,17 +417,45 @@ def _run_parallel(config: SweepConfig, todo: list[RunSpec], plan: Plan, task=_ru
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_take_slot,
                              initargs=(slots, threads, forked)) as pool:
         futures = {pool.submit(task, spec): spec for spec in todo}
-        for future in as_completed(futures):
-            spec = futures[future]
-            try:
-                outcome = future.result()
-                finished = result_path(config.sweep_dir, spec)
-                if outcome.startswith("done") and finished.is_file():
-                    say(progress.line(spec.run_id, headline(read_json(finished))))
-                else:
-                    say(outcome)
-            except Exception as error:
-                failed[spec.run_id] = f"{type(error).__name__}: {error}"
-                say(f"run {spec.run_id} failed: {failed[spec.run_id]}")
-                progress.count_failed()
+        try:
+            for future in as_completed(futures):
+                spec = futures[future]
+                try:
+                    outcome = future.result()
+                    finished = result_path(config.sweep_dir, spec)
+                    if outcome.startswith("done") and finished.is_file():
+                        say(progress.line(spec.run_id, headline(read_json(finished))))
+                    else:
+                        say(outcome)
+                except interrupts.SweepInterrupted:
+                    raise
+                except Exception as error:
+                    failed[spec.run_id] = f"{type(error).__name__}: {error}"
+                    say(f"run {spec.run_id} failed: {failed[spec.run_id]}")
+                    progress.count_failed()
+        except interrupts.SweepInterrupted as stopped:
+            _stop_workers(pool, futures, stopped.signum)
+            stopped.run_ids = tuple(spec.run_id for future, spec in futures.items() if _stopped_mid_run(future))
+            raise
     return failed
+
+
+def _stopped_mid_run(future) -> bool:
+    """Whether a worker's run ended because of the signal (not one it had not started)."""
+    if not future.done() or future.cancelled():
+        return False
+    error = future.exception()
+    return isinstance(error, interrupts.SweepInterrupted) and bool(error.run_ids)
+
+
+def _stop_workers(pool: ProcessPoolExecutor, futures: dict, signum: int) -> None:
+    """No run starts after a signal; the runs in training get the same signal (a kill -TERM reaches only this
+    process) and stop at a batch boundary, their claims released; then the pool is waited for."""
+    for future in futures:
+        future.cancel()
+    for process in list(getattr(pool, "_processes", {}).values()):  # the pool names no public way to its workers
+        try:
+            os.kill(process.pid, signum)
+        except (ProcessLookupError, OSError):
+            pass
+    pool.shutdown(wait=True)
