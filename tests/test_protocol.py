@@ -127,7 +127,7 @@ def test_train_accuracy_of_the_gap_equals_an_independent_bf16_evaluation_of_the_
 def test_a_multi_optimizer_sweep_with_fewer_than_three_seeds_is_warned_before_it_runs(tmp_path, capsys,
                                                                                       monkeypatch):
     # The sweep itself is replaced: the warning comes once the settings are valid, before any run.
-    monkeypatch.setattr(cli, "_sweep_one_problem", lambda config, several: 2)
+    monkeypatch.setattr(cli, "_sweep_one_problem", lambda config, several, resume: 2)
     assert main(sweep_args(tmp_path, "few", "--optimizers", "sgd", "adam", "--seeds", "0", "1")) == 2
     assert "warning: 2 seed(s)" in capsys.readouterr().out
     assert main(sweep_args(tmp_path, "enough", "--optimizers", "sgd", "adam", "--seeds", "0", "1", "2")) == 2
