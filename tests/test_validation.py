@@ -25,7 +25,7 @@ BASE = ["--dataset", "synthetic", "--accelerator", "cpu", "--no-progress-bar"]
 def no_training(monkeypatch):
     """A case that passes validation must fail the test, not start a sweep."""
 
-    def refuse(config, several):
+    def refuse(config, several, **_):
         raise AssertionError(f"validation passed; the sweep would have run: {config}")
 
     monkeypatch.setattr(optlab.cli, "_sweep_one_problem", refuse)
