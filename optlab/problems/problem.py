@@ -5,9 +5,6 @@ from dataclasses import dataclass
 
 from torch import nn
 
-AUGMENTATIONS = ("crop_flip", "deepobs")
-PREPROCESSINGS = ("half", "per_image_standardization")
-
 
 @dataclass(frozen=True)
 class Problem:
