@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 from torchvision.datasets import folder
 
+from optlab.atomic import write_atomic
 from optlab.data.arrays import ImageArrays
 from optlab.errors import OptlabError
 
@@ -124,15 +125,14 @@ def _load_cache(root: Path, expected: str) -> ImageArrays | None:
 
 
 def _save_cache(root: Path, key: str, arrays: ImageArrays) -> None:
+    """Beside the images, else in the user cache folder: the first place that takes the file whole."""
+    payload = {"fingerprint": key, "arrays": arrays.to_dict()}
     for path in cache_paths(root):
-        partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            torch.save({"fingerprint": key, "arrays": arrays.to_dict()}, partial)
-            os.replace(partial, path)
+            write_atomic(path, lambda handle: torch.save(payload, handle))
             return
         except OSError:
-            partial.unlink(missing_ok=True)
+            continue
 
 
 def read_image_folder(root: Path) -> ImageArrays:
