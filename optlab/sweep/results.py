@@ -9,7 +9,7 @@ from typing import Any
 from optlab.atomic import write_text_atomic
 from optlab.errors import OptlabError
 from optlab.report.target import first_reached
-from optlab.sweep.result_files import read_results
+from optlab.sweep.result_files import read_result
 
 SPIKE_WINDOW = 50
 CURVE_POINTS = 400
@@ -73,11 +73,26 @@ def summarize(epochs: list[dict], step_losses: list[float], target_acc: float,
     }
 
 
+# World sizes already read, per result file and version (its modification time and size): a sweep reads each
+# result once for this check instead of every result before every run (the square of the sweep's size).
+_world_sizes: dict[tuple[str, int, int], int | None] = {}
+
+
 def check_world_size(sweep_dir: Path, world_size: int) -> None:
     """A folder never mixes world sizes: the effective batch, and so every number, depends on it. Only whole
     results count (a damaged one is trained again, see result_files)."""
-    for result in read_results(sweep_dir / "results")[0]:
-        recorded = result.get("world_size")
+    for path in sorted((sweep_dir / "results").glob("*.json")):
+        try:
+            stat = path.stat()
+        except FileNotFoundError:  # set aside or deleted meanwhile
+            continue
+        version = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        if version not in _world_sizes:
+            result = read_result(path)
+            if result is None:  # damaged: not counted, and read again next time
+                continue
+            _world_sizes[version] = result.get("world_size")
+        recorded = _world_sizes[version]
         if recorded is not None and recorded != world_size:
-            raise OptlabError(f"{sweep_dir} holds runs made at world size {recorded} ({result['run_id']}) and this "
+            raise OptlabError(f"{sweep_dir} holds runs made at world size {recorded} ({path.stem}) and this "
                               f"run has {world_size}; use the same --devices/--num-nodes, or a new --name")
