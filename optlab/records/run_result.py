@@ -4,9 +4,7 @@ Older layouts are read here and nowhere else: a field added after a folder was m
 were made with (see `legacy`), and is not written back, so a file read and written again stays as it was.
 """
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from optlab.records.typed import JsonRecord
 
@@ -29,8 +27,6 @@ class EpochRecord(JsonRecord):
     train_acc: float | None = None
     val_loss: float | None = None
     val_acc: float | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
-    filled: frozenset = field(default=frozenset(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -42,8 +38,6 @@ class ValCheck(JsonRecord):
     train_seconds: float
     val_loss: float | None = None
     val_acc: float | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
-    filled: frozenset = field(default=frozenset(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -53,8 +47,6 @@ class TargetReached(JsonRecord):
     epoch: float
     step: int
     seconds: float
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
-    filled: frozenset = field(default=frozenset(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -115,8 +107,6 @@ class RunResult(JsonRecord):
     val_every: float = 1.0
     val_checks: tuple[ValCheck, ...] = ()
     phase_seconds: dict | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
-    filled: frozenset = field(default=frozenset(), compare=False)
 
     legacy = {
         "effective_batch_size": lambda raw: raw["batch_size"] * raw.get("world_size", 1),
@@ -138,5 +128,3 @@ class ResultsFile(JsonRecord):
 
     runs: tuple[RunResult, ...]
     missing: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
-    filled: frozenset = field(default=frozenset(), compare=False)

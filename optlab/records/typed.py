@@ -10,6 +10,7 @@ import dataclasses
 import types
 import typing
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 T = TypeVar("T", bound="JsonRecord")
@@ -77,10 +78,14 @@ def _write(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
 class JsonRecord:
     """Base of the records: `legacy` maps a field an older layout lacked to how its value is derived."""
 
     legacy: ClassVar[Mapping[str, Callable[[Mapping[str, Any]], Any]]] = {}
+    # Keyword-only, so the records' own fields come first and may be required.
+    extra: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False, kw_only=True)
+    filled: frozenset = dataclasses.field(default=frozenset(), compare=False, kw_only=True)
 
     @classmethod
     def from_json(cls: type[T], payload: Any, where: str = "") -> T:
