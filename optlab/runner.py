@@ -23,6 +23,7 @@ from optlab.module import ImageClassifier
 from optlab.monitor import RunMonitor
 from optlab.problems import get_problem
 from optlab.sweep.config import RunSpec, SweepConfig
+from optlab.sweep.hparams_tab import run_hparams, session_summaries
 from optlab.sweep.order import folder_name
 from optlab.sweep.results import check_world_size, summarize
 
@@ -101,9 +102,17 @@ def _limit(value: float | None) -> int | float | None:
     return int(value) if float(value).is_integer() and value > 1 else float(value)
 
 
+class SweepLogger(TensorBoardLogger):
+    """TensorBoard without Lightning's `epoch` scalar: a chart per run that sorts above train/, val/ and test/
+    and says nothing the step axis does not."""
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        super().log_metrics({key: value for key, value in metrics.items() if key != "epoch"}, step)
+
+
 def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_val: bool) -> L.Trainer:
     folder = run_dir(config, spec)
-    logger = TensorBoardLogger(save_dir=str(config.sweep_dir), name=folder.parent.name, version=folder.name,
+    logger = SweepLogger(save_dir=str(config.sweep_dir), name=folder.parent.name, version=folder.name,
                                default_hp_metric=False)
     # checkpoints/last.ckpt, rewritten at the end of each training epoch after RunMonitor has recorded
     # the epoch. (save_last alone writes nothing when save_top_k=0, so the one kept file is named "last".)
@@ -268,21 +277,20 @@ def train_subset_accuracy(model: ImageClassifier, datamodule: CIFAR10DataModule,
     return correct / len(subset)
 
 
-HPARAM_METRICS = ("test_acc", "best_val_acc", "final_val_acc", "generalization_gap", "images_per_second")
+# Final numbers that no step logs, under the stage they describe (the HParams tab reads a tag's last value).
+FINAL_SCALARS = {"test/generalization_gap": "generalization_gap", "train/images_per_second": "images_per_second",
+                 "train/diverged": "diverged"}
 
 
 def log_hparams(logger: TensorBoardLogger, config: SweepConfig, spec: RunSpec, result: dict) -> None:
-    """One HParams entry per run: its settings beside its final metrics (no placeholder hp_metric)."""
-    params = {
-        "problem": config.problem, "optimizer": spec.optimizer, "family": result["family"], "lr": spec.lr,
-        "seed": spec.seed, "batch_size": config.batch_size, "l2": config.l2,
-        "world_size": result["world_size"], "effective_batch_size": result["effective_batch_size"],
-        "schedule": config.schedule,
-        "augment": config.augment, "precision": result["precision"],
-    }
-    metrics = {f"hp/{key}": float(result[key]) for key in HPARAM_METRICS if result.get(key) is not None}
-    metrics["hp/diverged"] = float(result["diverged"])
-    logger.log_hyperparams(params, metrics)
+    """The run's HParams session (its settings, under its run id) beside its final numbers (no hp_metric)."""
+    final = {tag: float(result[key]) for tag, key in FINAL_SCALARS.items() if result.get(key) is not None}
+    logger.log_metrics(final, result["steps"])
+    hparams = {**run_hparams(config, spec), "world_size": result["world_size"],
+               "effective_batch_size": result["effective_batch_size"]}
+    writer = logger.experiment._get_file_writer()
+    for summary in session_summaries(hparams, spec.run_id):
+        writer.add_summary(summary)
     logger.finalize("success")
     write_run_hparams(Path(logger.log_dir) / "hparams.yaml", config, spec, result)
 

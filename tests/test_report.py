@@ -112,7 +112,7 @@ def test_every_run_has_an_hparams_entry_with_its_test_accuracy(grid):
         events = EventAccumulator(str(grid / run["optimizer"] / f"lr{run['lr']:g}_seed{run['seed']}"))
         events.Reload()
         assert "_hparams_/session_start_info" in events.PluginTagToContent("hparams")
-        assert events.Scalars("hp/test_acc")[-1].value == pytest.approx(run["test_acc"], abs=1e-6)
+        assert events.Scalars("test/acc")[-1].value == pytest.approx(run["test_acc"], abs=1e-6)
 
 
 def test_report_is_remade_identically_from_files_alone(grid):

@@ -20,6 +20,7 @@ from optlab.runner import checkpoint_path, make_datamodule, run_one
 from optlab.sweep.concurrency import Plan, plan_parallel
 from optlab.sweep.config import PROTOCOL_DEFAULTS, RunSpec, SweepConfig
 from optlab.sweep.heap import freeze_long_lived, long_lived_frozen
+from optlab.sweep.hparams_tab import write_experiment
 from optlab.sweep.progress import Progress, headline
 from optlab.sweep.ranks import Ranks, say
 from optlab.sweep.results import read_json, write_json_atomic
@@ -148,6 +149,7 @@ def _prepare_on_rank_zero(config: SweepConfig, datamodule: CIFAR10DataModule) ->
     datamodule.resolved_val_size()
     check_writable(Path(config.log_dir))
     claim_sweep_folder(config)
+    write_experiment(config)
 
 
 def collect(sweep_dir: Path, planned: list[RunSpec] | None = None) -> tuple[list[dict], list[str]]:
