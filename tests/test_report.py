@@ -364,3 +364,16 @@ def test_pairwise_table_shows_every_pair_with_its_paired_difference(tmp_path):
     assert rows["sgd", "momentum"]["verdict"] == "momentum ahead"  # -10, -9, -11 points
     assert rows["momentum", "adam"]["verdict"] == "not a clear difference"  # -1, +1, 0
     assert (tmp_path / "pairs" / "fig_pairwise.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_one_seed_pairwise_is_one_line_and_figures_hold_nineteen_optimizers(tmp_path):
+    names = [f"opt{index:02d}" for index in range(19)]
+    runs = [fake_run(name, 1e-2, 0, val=0.5 + index / 100, test=0.5 + index / 100) for index, name in
+            enumerate(names)]
+    runs[3]["train_loss_curve"] = [[s, 2.0 * 3 ** s] for s in range(1, 31)]  # a blow-up, off the loss axis
+    report = write_report(write_sweep(tmp_path / "wide", runs)).read_text()
+    section = report.split("## Pairwise comparison\n", 1)[1].split("\n## ", 1)[0]
+    assert "|" not in section  # no table of 171 rows that all say the same
+    assert "171 of 171 pairs inconclusive: each needs at least 3 paired seeds (this sweep has 1)." in section
+    for name in FIGURES.values():
+        assert (tmp_path / "wide" / name).read_bytes()[:8] == PNG_SIGNATURE

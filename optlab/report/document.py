@@ -16,6 +16,7 @@ from optlab.report.formatting import DASH, lr_text, mib, num_spread, paired_text
 from optlab.report.pairwise import pairwise
 from optlab.report.plots import write_figures
 from optlab.report.selection import Cell, Choice, choose_lrs, group_cells
+from optlab.report.stats import MIN_SEEDS
 from optlab.report.sweep_record import SweepRecord, load_sweep_record
 from optlab.report.target import steps_per_epoch, target_time
 
@@ -217,17 +218,34 @@ def run_lines(record: SweepRecord) -> list[str]:
     return markdown_table(header, rows)
 
 
+LONG_PAIRWISE = 45  # pairs of 10 optimizers: beyond, the table lists only the clear ones
+
+
 def pairwise_lines(choices: dict[str, Choice]) -> list[str]:
     rows = pairwise(choices)
     if not rows:
         return ["Fewer than two optimizers have a chosen lr: nothing to compare."]
+    intro = ("Every pair of optimizers at their chosen lrs. A difference is clear when its 95% interval excludes 0 "
+             "after Holm's correction over all the pairs of this table.")
+    # Rows that could not be judged (too few paired seeds) are counted, not listed: one seed makes them all so.
+    judged = [row for row in rows if row.pairs.enough]
+    notes = []
+    if len(judged) < len(rows):
+        notes.append(f"{len(rows) - len(judged)} of {len(rows)} pair{'s' if len(rows) > 1 else ''} inconclusive: "
+                     f"each needs at least {MIN_SEEDS} paired seeds (this sweep has "
+                     f"{max(row.pairs.n for row in rows)}).")
+    if len(judged) > LONG_PAIRWISE:  # a long comparison lists its clear pairs and counts the rest
+        hidden = sum(not row.clear for row in judged)
+        judged = [row for row in judged if row.clear]
+        if hidden:
+            notes.append(f"{hidden} pairs with no clear difference are not listed.")
     header = ("A", "B", "Δ test acc, A − B (paired by seed)", "A ahead in", "Holm p", "verdict")
     table = [(f"{row.a.optimizer} (lr {lr_text(row.a.lr)})", f"{row.b.optimizer} (lr {lr_text(row.b.lr)})",
               paired_text(row.pairs, " pts", 100).split(", ahead in")[0],
               f"{row.pairs.wins}/{row.pairs.n} seeds", DASH if row.holm_p is None else f"{row.holm_p:.3g}",
-              row.verdict) for row in rows]
-    return ["Every pair of optimizers at their chosen lrs. A difference is clear when its 95% interval excludes 0 "
-            "after Holm's correction over all the pairs of this table.", "", *markdown_table(header, table)]
+              row.verdict) for row in judged]
+    lines = [intro, "", *markdown_table(header, table)] if table else [intro]
+    return lines + (["", " ".join(notes)] if notes else [])
 
 
 def claim_lines(claims: list[Claim]) -> list[str]:
