@@ -13,6 +13,7 @@ from optlab.atomic import write_text_atomic
 from optlab.report.claims import CONVERGENCE_RULE, Claim, judge_claims, run_peak_memory
 from optlab.report.findings import findings
 from optlab.report.formatting import DASH, lr_text, mib, num_spread, paired_text, pct, pct_spread, points_spread
+from optlab.report.health import loss_rise, rule_text
 from optlab.report.pairwise import pairwise
 from optlab.report.plots import write_figures
 from optlab.report.selection import Cell, Choice, choose_lrs, group_cells
@@ -203,6 +204,7 @@ def run_lines(record: SweepRecord) -> list[str]:
     rows = []
     for run in record.runs:
         status = f"diverged at step {run.get('diverged_step')}" if run.get("diverged") else run.get("status", "")
+        status += ", loss rose" if loss_rise(run) else ""
         best = (f"{pct(run.get('best_val_acc'))} ({run.get('best_val_epoch')})"
                 if run.get("best_val_acc") is not None else DASH)
         loss = run.get("final_train_loss")
@@ -295,7 +297,8 @@ def method_lines(record: SweepRecord) -> list[str]:
         "- **gen. gap**: training accuracy minus test accuracy of the final weights, in percentage points; the "
         "training accuracy is measured after training on a fixed random subset of up to 5,000 training images, "
         "without augmentation and under the Trainer's precision, exactly as test accuracy is. **Loss spikes**: "
-        "steps whose loss exceeds twice the mean of the 50 steps before.",
+        "steps whose loss exceeds twice the mean of the 50 steps before. **Loss rose** (a run's status, and a "
+        f"finding): {rule_text()}; a short run can climb like that without a spike or reaching the divergence limit.",
         f"- **converges faster** (claims a, b): {CONVERGENCE_RULE}.",
     ]
 
