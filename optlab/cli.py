@@ -213,6 +213,10 @@ def _warn_few_seeds(config: SweepConfig) -> None:
     if len(config.optimizers) > 1 and len(config.seeds) < MIN_SEEDS:
         say(f"warning: {len(config.seeds)} seed(s): the report needs at least {MIN_SEEDS} paired seeds to call "
             f"any difference between optimizers; add --seeds, e.g. --seeds 0 1 2")
+    from optlab.sweep.grid import off_scale_lrs
+
+    if off_scale := off_scale_lrs(config.optimizers, config.lrs, config.optimizer_lrs):
+        say(off_scale)
 
 
 def _sweep_one_problem(config: SweepConfig, several: bool) -> int:
