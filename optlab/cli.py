@@ -46,6 +46,11 @@ class OneLineErrors(argparse.ArgumentParser):
 PROBLEM_DEFAULT = "(default: the problem's%(default).0s)"
 
 
+# --quick: 50 train batches (3,200 images at batch 64), 2 evaluation batches (2,000 images: evaluation batches hold
+# 1,000, so full validation is 5 and test 10), one epoch.
+QUICK = {"limit_train_batches": 50, "limit_eval_batches": 2, "max_epochs": 1}
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineErrors(
         prog="sweep.py",
@@ -121,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--precision", default="32-true", help="e.g. bf16-mixed, 16-mixed")
     run.add_argument("--limit-train-batches", type=_number, default=None,
                      help="batches per epoch: a count, or a fraction like 0.1")
+    run.add_argument("--limit-eval-batches", type=int, default=None, metavar="N",
+                     help="evaluate on N batches of 1,000 images only: each validation, the train-subset accuracy "
+                          "and test (a quick look; recorded in the protocol, so such runs never mix with full ones)")
+    run.add_argument("--quick", action="store_true",
+                     help=f"a first look in minutes: --limit-train-batches {QUICK['limit_train_batches']} "
+                          f"--limit-eval-batches {QUICK['limit_eval_batches']} --max-epochs {QUICK['max_epochs']}, "
+                          "each unless given")
     run.add_argument("--channels-last", action="store_true", help="NHWC memory layout for the CNN")
     run.add_argument("--compile", action="store_true", help="torch.compile the network")
     run.add_argument("--compile-mode", default="default", choices=COMPILE_MODES,
@@ -165,6 +177,9 @@ def _devices(text: str) -> Any:
 
 def config_values(args: argparse.Namespace) -> dict[str, Any]:
     values = vars(args).copy()
+    if values.pop("quick", False):
+        for key, value in QUICK.items():  # a flag or sweep-file value given explicitly wins
+            values[key] = value if values.get(key) is None else values[key]
     values.pop("problems")
     values.pop("config", None)
     values["optimizer_kwargs"] = dict(values.pop("optimizer_args"))

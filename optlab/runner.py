@@ -126,7 +126,8 @@ def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_v
         max_epochs=config.max_epochs, accelerator=config.accelerator, devices=config.devices,
         strategy=config.strategy, num_nodes=config.num_nodes, precision=config.precision,
         limit_train_batches=_limit(config.limit_train_batches),
-        limit_val_batches=None if has_val else 0, val_check_interval=config.val_every,
+        limit_val_batches=config.limit_eval_batches if has_val else 0, limit_test_batches=config.limit_eval_batches,
+        val_check_interval=config.val_every,
         logger=logger, callbacks=callbacks,
         num_sanity_val_steps=0, enable_model_summary=False, enable_progress_bar=config.progress,
         # "warn": an op with no deterministic kernel warns instead of ending the run (the bits may then differ).
@@ -177,7 +178,9 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
     fit_started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=str(last) if resumed else None, weights_only=True)
     fit_ended = time.perf_counter()
-    final_train_acc = train_subset_accuracy(model, datamodule, trainer)
+    subset = TRAIN_SUBSET if config.limit_eval_batches is None else min(
+        TRAIN_SUBSET, config.limit_eval_batches * datamodule.eval_batch_size)
+    final_train_acc = train_subset_accuracy(model, datamodule, trainer, subset)
     subset_ended = time.perf_counter()
     test = trainer.test(model, datamodule=datamodule, verbose=False)[0]
     test_ended = time.perf_counter()
@@ -312,6 +315,7 @@ def write_run_hparams(path: Path, config: SweepConfig, spec: RunSpec, result: di
         "warmup_epochs": config.warmup_epochs, "max_epochs": config.max_epochs, "batch_size": config.batch_size,
         "effective_batch_size": result["effective_batch_size"], "dataset": config.dataset_source,
         "val_size": config.val_size, "augment": config.augment, "precision": result["precision"],
-        "limit_train_batches": config.limit_train_batches, "max_loss": config.max_loss,
+        "limit_train_batches": config.limit_train_batches, "limit_eval_batches": config.limit_eval_batches,
+        "max_loss": config.max_loss,
     }
     write_text_atomic(path, yaml.safe_dump(_plain(hparams), sort_keys=False))

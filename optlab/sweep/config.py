@@ -22,10 +22,10 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 PROTOCOL_FIELDS = (
     "optimizer_kwargs", "schedule", "warmup_epochs", "batch_size", "max_epochs", "dataset_source",
     "val_size", "augment", "precision", "limit_train_batches", "target_acc", "max_loss",
-    "synthetic_size", "channels_last", "fused", "problem", "l2", "val_every",
+    "synthetic_size", "channels_last", "fused", "problem", "l2", "val_every", "limit_eval_batches",
 )
 # Protocol fields added later, with the value a folder recorded before them was run with: it stays resumable.
-PROTOCOL_DEFAULTS = {"problem": DEFAULT_PROBLEM, "l2": 0.0, "val_every": 1.0}
+PROTOCOL_DEFAULTS = {"problem": DEFAULT_PROBLEM, "l2": 0.0, "val_every": 1.0, "limit_eval_batches": None}
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,7 @@ class SweepConfig:
     num_nodes: int = 1
     precision: str = "32-true"
     limit_train_batches: float | None = None
+    limit_eval_batches: int | None = None  # validation, train-subset and test batches each; None: all
     channels_last: bool = False
     compile: bool = False
     compile_mode: str = "default"
@@ -147,6 +148,8 @@ class SweepConfig:
         _require(self.synthetic_size >= 20, f"--synthetic-size must be >= 20, got {self.synthetic_size}")
         if self.limit_train_batches is not None:
             _require(self.limit_train_batches > 0, f"--limit-train-batches must be > 0, got {self.limit_train_batches}")
+        if self.limit_eval_batches is not None:
+            _require(self.limit_eval_batches >= 1, f"--limit-eval-batches must be >= 1, got {self.limit_eval_batches}")
         _require(self.name and "/" not in self.name and self.name not in (".", ".."),
                  f"--name must be a plain folder name, got {self.name!r}")
         parse_shard(self.shard)
