@@ -115,9 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--log-dir", default="lightning_logs", help="TensorBoard and results root")
     out.add_argument("--restart", action="store_true", help="delete this sweep's folder and start over")
     out.add_argument("--keep-checkpoints", action="store_true", help="keep each run's last.ckpt after it ends")
-    out.add_argument("--no-report", dest="report", action="store_false", help="skip report.md and figures")
+    out.add_argument("--no-report", dest="report", action="store_false",
+                     help="skip report.md and figures (default: write them%(default).0s)")
     out.add_argument("--no-progress-bar", dest="progress", action="store_false",
-                     help="no progress bar (logs, batch jobs)")
+                     help="no progress bar (logs, batch jobs; default: a bar%(default).0s)")
     run = p.add_argument_group("hardware and scale-out (Lightning Trainer)")
     run.add_argument("--accelerator", default="auto", help="cpu, gpu, auto, ...")
     run.add_argument("--devices", default="auto", help="devices per node: a count, a list like 0,1, or auto")

@@ -39,3 +39,20 @@ def test_a_quick_sweep_records_its_limits_and_a_full_one_cannot_join_its_folder(
     assert main([*args, "--max-epochs", "1", "--limit-train-batches", "50"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "limit_eval_batches" in err
+
+
+def test_a_misspelled_optimizer_gets_a_suggestion_and_help_states_true_defaults(capsys):
+    assert main(["--optimizers", "adamm", "--max-epochs", "0"]) == 2
+    assert "unknown optimizer 'adamm' (did you mean 'adam'?); choose from:" in capsys.readouterr().err
+    text = build_parser().format_help()
+    assert "(default: True)" not in text and "(default: False)" not in text.split("--no-report")[1][:200]
+
+
+def test_the_final_table_ranks_runs_by_final_val_accuracy():
+    from optlab.report.table import results_table
+
+    runs = [{"optimizer": name, "lr": 1e-3, "seed": 0, "final_val_acc": val, "test_acc": 0.5, "best_val_acc": val,
+             "epochs_run": 1, "train_seconds": 1.0, "diverged": False} for name, val in
+            (("adam", 0.4), ("sgd", 0.9), ("lion", 0.6))]
+    rows = results_table(runs).splitlines()[2:]
+    assert [row.split()[0] for row in rows] == ["sgd", "lion", "adam"]

@@ -12,7 +12,17 @@ from typing import Any
 from optlab.atomic import write_text_atomic
 from optlab.report.claims import CONVERGENCE_RULE, Claim, judge_claims, run_peak_memory
 from optlab.report.findings import findings
-from optlab.report.formatting import DASH, lr_text, mib, num_spread, paired_text, pct, pct_spread, points_spread
+from optlab.report.formatting import (
+    DASH,
+    count_text,
+    lr_text,
+    mib,
+    num_spread,
+    paired_text,
+    pct,
+    pct_spread,
+    points_spread,
+)
 from optlab.report.health import loss_rise, rule_text
 from optlab.report.pairwise import pairwise
 from optlab.report.plots import write_figures
@@ -65,7 +75,7 @@ def validation_text(protocol: dict[str, Any]) -> str:
 def _training_extras(protocol: dict[str, Any]) -> str:
     extras = []
     if protocol.get("warmup_epochs"):
-        extras.append(f"warmup {protocol['warmup_epochs']:g} epochs")
+        extras.append(f"warmup {count_text(protocol['warmup_epochs'], 'epoch')}")
     if protocol.get("limit_train_batches") is not None:
         extras.append(f"train batches per epoch limited to {protocol['limit_train_batches']:g}")
     if protocol.get("limit_eval_batches") is not None:
@@ -89,7 +99,7 @@ def setup_lines(record: SweepRecord) -> list[str]:
     return [
         f"- **Problem**: {p.get('problem', 'seed_cnn')}{l2}.",
         f"- **Data**: {source}; validation split: {val}; augmentation: {'on' if p.get('augment') else 'off'}.",
-        f"- **Training**: {record.max_epochs} epochs, batch {p.get('batch_size')} per device (effective "
+        f"- **Training**: {count_text(record.max_epochs, 'epoch')}, batch {p.get('batch_size')} per device (effective "
         f"{', '.join(effective)}), precision {p.get('precision')}, schedule {p.get('schedule')}, "
         f"optimizer arguments: {kwargs}{_training_extras(p)}.",
         f"- **Grid**: optimizers {', '.join(record.optimizers)}; lrs {', '.join(map(lr_text, record.lrs))}; "
@@ -288,8 +298,8 @@ def method_lines(record: SweepRecord) -> list[str]:
         f"and training seconds; validation runs every {every} epoch (`--val-every`), so the time is coarse: known "
         "only to that interval. The sd of paired step differences is floored at interval/√6 (two measurements "
         "each rounded to the next check), so seeds tying at a check do not read as certainty. Averaged over seeds, "
-        f"a seed that never reaches it counts as the full budget ({record.max_epochs} epochs of steps; seconds at "
-        "that run's own speed), as in DeepOBS.",
+        "a seed that never reaches it counts as the full budget "
+        f"({count_text(record.max_epochs, 'epoch')} of steps; seconds at that run's own speed), as in DeepOBS.",
         "- **images/s**: training images per second of training time (validation excluded); compared only between "
         "runs made on the same kind and number of devices, precision and number of concurrent runs on the device. "
         "**Optimizer state**: bytes of the optimizer's per-parameter buffers. **Peak memory**: the run's own peak: "

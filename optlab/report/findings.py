@@ -5,7 +5,7 @@ trace it back.
 """
 
 from optlab.report.claims import by_seed, check_interval_steps, timing_conditions
-from optlab.report.formatting import lr_text, num_spread, paired_text, pct_spread, points_spread
+from optlab.report.formatting import count_text, lr_text, num_spread, paired_text, pct_spread, points_spread
 from optlab.report.health import loss_rise, rule_text
 from optlab.report.selection import Cell, Choice, ranked_by_val
 from optlab.report.stats import LEVEL, Paired, paired
@@ -46,8 +46,8 @@ def target_sentences(record: SweepRecord, choices: dict[str, Choice]) -> list[st
     target = f"{100 * record.target_acc:g}% val target"
     if not reached:
         best = max(cells, key=lambda cell: cell.val.mean)
-        return [f"No optimizer reached the {target} within {record.max_epochs} epochs at its chosen lr; the highest "
-                f"final val accuracy was {_name(best)} at {pct_spread(best.val)}."]
+        return [f"No optimizer reached the {target} within {count_text(record.max_epochs, 'epoch')} at its chosen "
+                f"lr; the highest final val accuracy was {_name(best)} at {pct_spread(best.val)}."]
     fewest = min(times[cell.optimizer].steps.mean for cell in reached)
     first = [cell for cell in reached if times[cell.optimizer].steps.mean == fewest]
     tied = "".join(f"; tied with {_name(cell)}: {_target_text(times[cell.optimizer])}" for cell in first[1:])
