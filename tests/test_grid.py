@@ -85,3 +85,15 @@ def test_a_shared_lr_far_from_an_optimizers_own_scale_gets_one_warning_line():
         config = SweepConfig(optimizers=["adam", "prodigy"], lrs=lrs)
         config.validate()
         assert off_scale_lrs(config.optimizers, config.lrs, config.optimizer_lrs) is None
+        assert off_scale_lrs(["prodigy"], lrs, {}) is None  # as the sweep asks, before the keywords are resolved
+
+
+def test_the_sweep_warns_of_off_scale_lrs_up_front_and_not_under_lrs_default(tmp_path, capsys):
+    from optlab.cli import main
+
+    # --max-epochs 0 stops the sweep right after the warnings, before anything is trained or written.
+    assert main(["--optimizers", "adam", "prodigy", "--max-epochs", "0", "--log-dir", str(tmp_path)]) == 2
+    assert "warning: prodigy (default lr 1) run the shared lr 0.001" in capsys.readouterr().out
+    assert main(["--optimizers", "adam", "prodigy", "--lrs", "default", "--max-epochs", "0",
+                 "--log-dir", str(tmp_path)]) == 2
+    assert "prodigy (default lr" not in capsys.readouterr().out

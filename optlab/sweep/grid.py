@@ -130,10 +130,11 @@ def check_arguments(optimizers: list[str], kwargs: dict[str, Any]) -> None:
 
 
 
-def off_scale_lrs(optimizers: Sequence[str], plain: Sequence[float], own: Mapping[str, Sequence[float]]) -> str | None:
+def off_scale_lrs(optimizers: Sequence[str], plain: Sequence[float] | str,
+                  own: Mapping[str, Sequence[float]]) -> str | None:
     """One line naming the optimizers that run the shared lrs although their own default lr is 100× or more away
     (Prodigy's and D-Adaptation's lr multiplies an estimated step; Schedule-Free SGD and Adadelta default to 1)."""
-    if not plain:
+    if not plain or isinstance(plain, str):  # auto or default (not yet resolved): each optimizer's own scale
         return None
     far = {name: optimizer_spec(name).lr for name in optimizers if name not in own}
     far = {name: lr for name, lr in far.items() if lr >= 100 * max(plain) or lr <= min(plain) / 100}
