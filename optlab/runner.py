@@ -74,7 +74,7 @@ def make_datamodule(config: SweepConfig) -> CIFAR10DataModule:
         data_dir=config.data_dir, dataset=config.dataset, batch_size=config.batch_size,
         val_size=config.val_size, augment=config.augment, channels_last=config.channels_last,
         synthetic_size=config.synthetic_size, augmentation=problem.augmentation,
-        preprocessing=problem.preprocessing,
+        preprocessing=problem.preprocessing, shuffled_test=config.limit_eval_batches is not None,
     )
 
 
