@@ -49,6 +49,11 @@ class OneLineErrors(argparse.ArgumentParser):
 PROBLEM_DEFAULT = "(default: the problem's%(default).0s)"
 
 
+# --quick: 50 train batches (3,200 images at batch 64), 2 evaluation batches (2,000 images: evaluation batches hold
+# 1,000, so full validation is 5 and test 10), one epoch.
+QUICK = {"limit_train_batches": 50, "limit_eval_batches": 2, "max_epochs": 1}
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineErrors(
         prog="sweep.py",
@@ -113,9 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--log-dir", default="lightning_logs", help="TensorBoard and results root")
     out.add_argument("--restart", action="store_true", help="delete this sweep's folder and start over")
     out.add_argument("--keep-checkpoints", action="store_true", help="keep each run's last.ckpt after it ends")
-    out.add_argument("--no-report", dest="report", action="store_false", help="skip report.md and figures")
+    out.add_argument("--no-report", dest="report", action="store_false",
+                     help="skip report.md and figures (default: write them%(default).0s)")
     out.add_argument("--no-progress-bar", dest="progress", action="store_false",
-                     help="no progress bar (logs, batch jobs)")
+                     help="no progress bar (logs, batch jobs; default: a bar%(default).0s)")
     run = p.add_argument_group("hardware and scale-out (Lightning Trainer)")
     run.add_argument("--accelerator", default="auto", help="cpu, gpu, auto, ...")
     run.add_argument("--devices", default="auto", help="devices per node: a count, a list like 0,1, or auto")
@@ -124,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--precision", default="32-true", help="e.g. bf16-mixed, 16-mixed")
     run.add_argument("--limit-train-batches", type=_number, default=None,
                      help="batches per epoch: a count, or a fraction like 0.1")
+    run.add_argument("--limit-eval-batches", type=int, default=None, metavar="N",
+                     help="evaluate on N batches of 1,000 images only: each validation, the train-subset accuracy "
+                          "and test (a quick look; recorded in the protocol, so such runs never mix with full ones)")
+    run.add_argument("--quick", action="store_true",
+                     help=f"a first look in minutes: --limit-train-batches {QUICK['limit_train_batches']} "
+                          f"--limit-eval-batches {QUICK['limit_eval_batches']} --max-epochs {QUICK['max_epochs']}, "
+                          "each unless given")
     run.add_argument("--channels-last", action="store_true", help="NHWC memory layout for the CNN")
     run.add_argument("--compile", action="store_true", help="torch.compile the network")
     run.add_argument("--compile-mode", default="default", choices=COMPILE_MODES,
@@ -170,6 +183,9 @@ def _devices(text: Any) -> Any:
 
 def config_values(args: argparse.Namespace) -> dict[str, Any]:
     values = vars(args).copy()
+    if values.pop("quick", False):
+        for key, value in QUICK.items():  # a flag or sweep-file value given explicitly wins
+            values[key] = value if values.get(key) is None else values[key]
     values.pop("problems")
     values.pop("config", None)
     values["optimizer_kwargs"] = dict(values.pop("optimizer_args"))
@@ -224,6 +240,10 @@ def _warn_few_seeds(config: SweepConfig) -> None:
     if len(config.optimizers) > 1 and len(config.seeds) < MIN_SEEDS:
         say(f"warning: {len(config.seeds)} seed(s): the report needs at least {MIN_SEEDS} paired seeds to call "
             f"any difference between optimizers; add --seeds, e.g. --seeds 0 1 2")
+    from optlab.sweep.grid import off_scale_lrs
+
+    if off_scale := off_scale_lrs(config.optimizers, config.lrs, config.optimizer_lrs):
+        say(off_scale)
 
 
 def _sweep_one_problem(config: SweepConfig, several: bool, resume: str = "python scripts/sweep.py") -> int:

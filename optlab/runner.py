@@ -24,6 +24,7 @@ from optlab.monitor import RunMonitor
 from optlab.problems import get_problem
 from optlab.sweep import interrupts
 from optlab.sweep.config import RunSpec, SweepConfig
+from optlab.sweep.hparams_tab import run_hparams, session_summaries
 from optlab.sweep.order import folder_name, lr_text
 from optlab.sweep.results import check_world_size, summarize
 
@@ -74,7 +75,7 @@ def make_datamodule(config: SweepConfig) -> CIFAR10DataModule:
         data_dir=config.data_dir, dataset=config.dataset, batch_size=config.batch_size,
         val_size=config.val_size, augment=config.augment, channels_last=config.channels_last,
         synthetic_size=config.synthetic_size, augmentation=problem.augmentation,
-        preprocessing=problem.preprocessing,
+        preprocessing=problem.preprocessing, shuffled_test=config.limit_eval_batches is not None,
     )
 
 
@@ -114,9 +115,17 @@ class StopOnSignal(L.Callback):
         interrupts.check()
 
 
+class SweepLogger(TensorBoardLogger):
+    """TensorBoard without Lightning's `epoch` scalar: a chart per run that sorts above train/, val/ and test/
+    and says nothing the step axis does not."""
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        super().log_metrics({key: value for key, value in metrics.items() if key != "epoch"}, step)
+
+
 def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_val: bool) -> L.Trainer:
     folder = run_dir(config, spec)
-    logger = TensorBoardLogger(save_dir=str(config.sweep_dir), name=folder.parent.name, version=folder.name,
+    logger = SweepLogger(save_dir=str(config.sweep_dir), name=folder.parent.name, version=folder.name,
                                default_hp_metric=False)
     # checkpoints/last.ckpt, rewritten at the end of each training epoch after RunMonitor has recorded
     # the epoch. (save_last alone writes nothing when save_top_k=0, so the one kept file is named "last".)
@@ -130,7 +139,8 @@ def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_v
         max_epochs=config.max_epochs, accelerator=config.accelerator, devices=config.devices,
         strategy=config.strategy, num_nodes=config.num_nodes, precision=config.precision,
         limit_train_batches=_limit(config.limit_train_batches),
-        limit_val_batches=None if has_val else 0, val_check_interval=config.val_every,
+        limit_val_batches=config.limit_eval_batches if has_val else 0, limit_test_batches=config.limit_eval_batches,
+        val_check_interval=config.val_every,
         logger=logger, callbacks=callbacks,
         # Under SLURM, Lightning's auto-requeue (on SIGUSR1) saves an hpc_ckpt_N.ckpt in default_root_dir and resumes
         # from it when ckpt_path is None: the run's own folder, so no other run can pick it up.
@@ -186,7 +196,9 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
         try:
             trainer.fit(model, datamodule=datamodule, ckpt_path=str(last) if resumed else None, weights_only=True)
             fit_ended = time.perf_counter()
-            final_train_acc = train_subset_accuracy(model, datamodule, trainer)
+            subset = TRAIN_SUBSET if config.limit_eval_batches is None else min(
+                TRAIN_SUBSET, config.limit_eval_batches * datamodule.eval_batch_size)
+            final_train_acc = train_subset_accuracy(model, datamodule, trainer, subset)
             subset_ended = time.perf_counter()
             test = trainer.test(model, datamodule=datamodule, verbose=False)[0]
         except SystemExit:
@@ -294,21 +306,20 @@ def train_subset_accuracy(model: ImageClassifier, datamodule: CIFAR10DataModule,
     return correct / len(subset)
 
 
-HPARAM_METRICS = ("test_acc", "best_val_acc", "final_val_acc", "generalization_gap", "images_per_second")
+# Final numbers that no step logs, under the stage they describe (the HParams tab reads a tag's last value).
+FINAL_SCALARS = {"test/generalization_gap": "generalization_gap", "train/images_per_second": "images_per_second",
+                 "train/diverged": "diverged"}
 
 
 def log_hparams(logger: TensorBoardLogger, config: SweepConfig, spec: RunSpec, result: dict) -> None:
-    """One HParams entry per run: its settings beside its final metrics (no placeholder hp_metric)."""
-    params = {
-        "problem": config.problem, "optimizer": spec.optimizer, "family": result["family"], "lr": spec.lr,
-        "seed": spec.seed, "batch_size": config.batch_size, "l2": config.l2,
-        "world_size": result["world_size"], "effective_batch_size": result["effective_batch_size"],
-        "schedule": config.schedule,
-        "augment": config.augment, "precision": result["precision"],
-    }
-    metrics = {f"hp/{key}": float(result[key]) for key in HPARAM_METRICS if result.get(key) is not None}
-    metrics["hp/diverged"] = float(result["diverged"])
-    logger.log_hyperparams(params, metrics)
+    """The run's HParams session (its settings, under its run id) beside its final numbers (no hp_metric)."""
+    final = {tag: float(result[key]) for tag, key in FINAL_SCALARS.items() if result.get(key) is not None}
+    logger.log_metrics(final, result["steps"])
+    hparams = {**run_hparams(config, spec), "world_size": result["world_size"],
+               "effective_batch_size": result["effective_batch_size"]}
+    writer = logger.experiment._get_file_writer()
+    for summary in session_summaries(hparams, spec.run_id):
+        writer.add_summary(summary)
     logger.finalize("success")
     write_run_hparams(Path(logger.log_dir) / "hparams.yaml", config, spec, result)
 
@@ -330,6 +341,7 @@ def write_run_hparams(path: Path, config: SweepConfig, spec: RunSpec, result: di
         "warmup_epochs": config.warmup_epochs, "max_epochs": config.max_epochs, "batch_size": config.batch_size,
         "effective_batch_size": result["effective_batch_size"], "dataset": config.dataset_source,
         "val_size": config.val_size, "augment": config.augment, "precision": result["precision"],
-        "limit_train_batches": config.limit_train_batches, "max_loss": config.max_loss,
+        "limit_train_batches": config.limit_train_batches, "limit_eval_batches": config.limit_eval_batches,
+        "max_loss": config.max_loss,
     }
     write_text_atomic(path, yaml.safe_dump(_plain(hparams), sort_keys=False))

@@ -229,3 +229,10 @@ def test_the_listing_equals_torchvisions_make_dataset_so_caches_keep_their_finge
                                     is_valid_file=lambda path: not os.path.basename(path).startswith("."))
     listed = list_files(split, classes)
     assert listed == reference and len(listed) == 7  # every visible file, nested ones too, in the same order
+
+
+def test_a_limited_evaluation_reads_a_test_set_shuffled_once_not_sorted_by_class(image_dir):
+    plain, shuffled = loaded(image_dir).test_set.labels, loaded(image_dir, shuffled_test=True).test_set.labels
+    assert plain.tolist() == sorted(plain.tolist())  # class folders: sorted, so the first batches hold few classes
+    assert sorted(shuffled.tolist()) == plain.tolist() and shuffled.tolist() != plain.tolist()
+    assert loaded(image_dir, shuffled_test=True).test_set.labels.tolist() == shuffled.tolist()  # a fixed order

@@ -70,3 +70,30 @@ def test_plugin_names_become_safe_folder_names():
     assert folder_name("adam") == "adam" and folder_name("schedulefree_adamw") == "schedulefree_adamw"
     assert folder_name("./opts/my_opt.py:MyOpt") == "opts-my_opt.py-MyOpt"
     assert folder_name("my_pkg.opts:Fast") == "my_pkg.opts-Fast"
+
+
+def test_a_shared_lr_far_from_an_optimizers_own_scale_gets_one_warning_line():
+    from optlab.sweep.grid import off_scale_lrs
+
+    config = SweepConfig(optimizers=["adam", "rmsprop", "prodigy", "schedulefree_sgd", "adadelta"])
+    config.validate()
+    line = off_scale_lrs(config.optimizers, config.lrs, config.optimizer_lrs)
+    assert line.count("\n") == 0 and "--lrs default" in line
+    assert "prodigy (default lr 1)" in line and "schedulefree_sgd" in line and "adadelta" in line
+    assert "adam" not in line.replace("schedulefree_adamw", "") and "rmsprop" not in line  # 1e-3 and 1e-2: near
+    for lrs in ("default", "auto"):
+        config = SweepConfig(optimizers=["adam", "prodigy"], lrs=lrs)
+        config.validate()
+        assert off_scale_lrs(config.optimizers, config.lrs, config.optimizer_lrs) is None
+        assert off_scale_lrs(["prodigy"], lrs, {}) is None  # as the sweep asks, before the keywords are resolved
+
+
+def test_the_sweep_warns_of_off_scale_lrs_up_front_and_not_under_lrs_default(tmp_path, capsys):
+    from optlab.cli import main
+
+    # --max-epochs 0 stops the sweep right after the warnings, before anything is trained or written.
+    assert main(["--optimizers", "adam", "prodigy", "--max-epochs", "0", "--log-dir", str(tmp_path)]) == 2
+    assert "warning: prodigy (default lr 1) run the shared lr 0.001" in capsys.readouterr().out
+    assert main(["--optimizers", "adam", "prodigy", "--lrs", "default", "--max-epochs", "0",
+                 "--log-dir", str(tmp_path)]) == 2
+    assert "prodigy (default lr" not in capsys.readouterr().out

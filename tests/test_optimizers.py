@@ -54,7 +54,7 @@ def test_registry_defaults_make_the_named_method():
 @pytest.mark.parametrize(
     "name, lr, kwargs, expected",
     [
-        ("adamm", 1e-3, None, "unknown optimizer 'adamm'; choose from: sgd, momentum"),
+        ("adamm", 1e-3, None, "unknown optimizer 'adamm' (did you mean 'adam'?); choose from: sgd, momentum"),
         ("adam", 0.0, None, "learning rate must be a finite number > 0"),
         ("adam", -1.0, None, "learning rate must be a finite number > 0"),
         ("adam", float("nan"), None, "learning rate must be a finite number > 0"),

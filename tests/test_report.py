@@ -17,6 +17,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from optlab.cli import main
 from optlab.report.claims import CONTRADICTED, INCONCLUSIVE, SUPPORTED, judge_claims
 from optlab.report.document import write_report
+from optlab.report.health import loss_rise
 from optlab.report.plots import FIGURES
 from optlab.report.selection import choose_lrs
 from optlab.report.sweep_record import load_sweep_record
@@ -112,7 +113,7 @@ def test_every_run_has_an_hparams_entry_with_its_test_accuracy(grid):
         events = EventAccumulator(str(grid / run["optimizer"] / f"lr{run['lr']:g}_seed{run['seed']}"))
         events.Reload()
         assert "_hparams_/session_start_info" in events.PluginTagToContent("hparams")
-        assert events.Scalars("hp/test_acc")[-1].value == pytest.approx(run["test_acc"], abs=1e-6)
+        assert events.Scalars("test/acc")[-1].value == pytest.approx(run["test_acc"], abs=1e-6)
 
 
 def test_report_is_remade_identically_from_files_alone(grid):
@@ -364,3 +365,29 @@ def test_pairwise_table_shows_every_pair_with_its_paired_difference(tmp_path):
     assert rows["sgd", "momentum"]["verdict"] == "momentum ahead"  # -10, -9, -11 points
     assert rows["momentum", "adam"]["verdict"] == "not a clear difference"  # -1, +1, 0
     assert (tmp_path / "pairs" / "fig_pairwise.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_one_seed_pairwise_is_one_line_and_figures_hold_nineteen_optimizers(tmp_path):
+    names = [f"opt{index:02d}" for index in range(19)]
+    runs = [fake_run(name, 1e-2, 0, val=0.5 + index / 100, test=0.5 + index / 100) for index, name in
+            enumerate(names)]
+    runs[3]["train_loss_curve"] = [[s, 2.0 * 3 ** s] for s in range(1, 31)]  # a blow-up, off the loss axis
+    report = write_report(write_sweep(tmp_path / "wide", runs)).read_text()
+    section = report.split("## Pairwise comparison\n", 1)[1].split("\n## ", 1)[0]
+    assert "|" not in section  # no table of 171 rows that all say the same
+    assert "171 of 171 pairs inconclusive: each needs at least 3 paired seeds (this sweep has 1)." in section
+    for name in FIGURES.values():
+        assert (tmp_path / "wide" / name).read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_a_short_run_whose_loss_climbs_is_flagged_though_it_never_diverged(tmp_path):
+    calm = fake_run("adam", 1e-2, 0, val=0.6, test=0.6)
+    blown = fake_run("rmsprop", 1e-2, 0, val=0.1, test=0.1)  # 20 steps, 2.3 -> 873: no spike rule, no limit
+    blown["train_loss_curve"] = [[s, 2.3 * 1.35 ** s] for s in range(1, 21)]
+    start = 2.3 * (1.35 + 1.35**2 + 1.35**3) / 3  # the mean of the first three recorded points
+    assert loss_rise(calm) is None and loss_rise(blown) == pytest.approx((start, 2.3 * 1.35**20))
+    report = write_report(write_sweep(tmp_path / "short", [calm, blown])).read_text()
+    assert "No run diverged" not in report
+    assert "Loss ended far above its start" in report and "rmsprop_lr0.01_seed0 (loss" in report
+    status = {row["run"]: row["status"] for row in table(report, "Every run")}
+    assert status == {"adam_lr0.01_seed0": "finished", "rmsprop_lr0.01_seed0": "finished, loss rose"}

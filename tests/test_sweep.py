@@ -5,6 +5,7 @@ import sys
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import metadata
 
 from optlab.cli import main
 from optlab.monitor import divergence_index
@@ -44,10 +45,30 @@ def test_tensorboard_has_overlayable_scalars_and_hparams_for_both(two_optimizer_
         events.Reload()
         scalars = set(events.Tags()["scalars"])
         assert {"train/loss", "train/acc", "val/loss", "val/acc", "test/acc", "test/loss", "train/lr",
-                "hp/test_acc"} <= scalars
-        assert "hp_metric" not in scalars
+                "test/generalization_gap"} <= scalars
+        # Nothing sorts above train/, val/ and test/ on the Scalars page: no one-point epoch or hp/ charts.
+        assert {tag.split("/")[0] for tag in scalars} == {"train", "val", "test"}
         plugin = events.PluginTagToContent("hparams")
-        assert "_hparams_/session_start_info" in plugin
+        assert "_hparams_/session_start_info" in plugin and "_hparams_/experiment" not in plugin
+        start = metadata.parse_session_start_info_plugin_data(plugin["_hparams_/session_start_info"])
+        assert start.group_name == f"{optimizer}_lr0.001_seed0"  # the tab's trial id: the short run name
+        assert start.hparams["optimizer"].string_value == optimizer
+
+
+def test_tensorboard_hparams_experiment_shows_what_the_sweep_compares(two_optimizer_sweep):
+    events = EventAccumulator(str(two_optimizer_sweep / "pair"))
+    events.Reload()
+    content = events.PluginTagToContent("hparams")["_hparams_/experiment"]
+    experiment = metadata.parse_experiment_plugin_data(content)
+    names = [info.name for info in experiment.hparam_infos]
+    # TensorBoard shows the first five (those that differ first): the comparison, and no constant.
+    assert {"optimizer", "lr", "seed", "family"} <= set(names) and len(names) <= 5
+    assert not {"batch_size", "augment", "l2", "problem", "precision"} & set(names)
+    differs = {info.name: info.differs for info in experiment.hparam_infos}
+    assert differs["optimizer"] and differs["family"] and not differs["lr"]
+    optimizers = set(experiment.hparam_infos[names.index("optimizer")].domain_discrete)
+    assert optimizers == {"sgd", "adam"}
+    assert {"test/acc", "val/acc"} <= {info.name.tag for info in experiment.metric_infos}
 
 
 def test_tensorboard_train_loss_has_every_step_at_its_index(two_optimizer_sweep):

@@ -51,7 +51,7 @@ class CIFAR10DataModule(L.LightningDataModule):
     def __init__(self, data_dir: str | Path = "data", dataset: str = "auto", batch_size: int = 64,
                  val_size: int | None = None, augment: bool = False, channels_last: bool = False,
                  synthetic_size: int = 10_000, seed: int = 0, eval_batch_size: int = 1000,
-                 augmentation: str = "crop_flip", preprocessing: str = "half") -> None:
+                 augmentation: str = "crop_flip", preprocessing: str = "half", shuffled_test: bool = False) -> None:
         super().__init__()
         if dataset not in DATASETS:
             raise OptlabError(f"unknown --dataset {dataset!r}; choose from: {', '.join(DATASETS)}")
@@ -67,6 +67,9 @@ class CIFAR10DataModule(L.LightningDataModule):
         self.channels_last = channels_last
         self.synthetic_size = synthetic_size
         self.seed = seed
+        # A test set read from class folders is sorted by class, so its first batches (all a limited evaluation
+        # reads) would hold two classes; shuffled once, in a fixed order, they are a fair sample.
+        self.shuffled_test = shuffled_test
         self._arrays: ImageArrays | None = None
         self._placed_on: torch.device | None = None
         self._generator: torch.Generator | None = None
@@ -127,7 +130,10 @@ class CIFAR10DataModule(L.LightningDataModule):
                                        arrays.train_labels[train_index].to(device))
         self.val_set = TensorBatches(arrays.train_images[val_index].to(device),
                                      arrays.train_labels[val_index].to(device))
-        self.test_set = TensorBatches(arrays.test_images.to(device), arrays.test_labels.to(device))
+        test_index = (torch.randperm(len(arrays.test_labels), generator=torch.Generator().manual_seed(SPLIT_SEED))
+                      if self.shuffled_test else slice(None))
+        self.test_set = TensorBatches(arrays.test_images[test_index].to(device),
+                                      arrays.test_labels[test_index].to(device))
         self._placed_on = device
 
     def train_dataloader(self) -> DataLoader:

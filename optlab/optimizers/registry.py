@@ -5,6 +5,7 @@ Entries name where their code lives as "module:attribute" and are imported on fi
 does not use a third-party optimizer never imports its package.
 """
 
+import difflib
 import functools
 import importlib
 import inspect
@@ -148,8 +149,10 @@ def optimizer_spec(name: str) -> OptimizerSpec:
     try:
         return OPTIMIZERS[name]
     except KeyError:
+        close = difflib.get_close_matches(name, OPTIMIZERS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise OptlabError(
-            f"unknown optimizer {name!r}; choose from: {', '.join(OPTIMIZERS)}, or a plug-in pkg.module:Name"
+            f"unknown optimizer {name!r}{hint}; choose from: {', '.join(OPTIMIZERS)}, or a plug-in pkg.module:Name"
         ) from None
 
 

@@ -12,10 +12,22 @@ from typing import Any
 from optlab.atomic import remove_abandoned_partials, write_text_atomic
 from optlab.report.claims import CONVERGENCE_RULE, Claim, judge_claims, run_peak_memory
 from optlab.report.findings import findings
-from optlab.report.formatting import DASH, lr_text, mib, num_spread, paired_text, pct, pct_spread, points_spread
+from optlab.report.formatting import (
+    DASH,
+    count_text,
+    lr_text,
+    mib,
+    num_spread,
+    paired_text,
+    pct,
+    pct_spread,
+    points_spread,
+)
+from optlab.report.health import loss_rise, rule_text
 from optlab.report.pairwise import pairwise
 from optlab.report.plots import FIGURES, write_figures
 from optlab.report.selection import Cell, Choice, choose_lrs, group_cells
+from optlab.report.stats import MIN_SEEDS
 from optlab.report.sweep_record import SweepRecord, load_sweep_record
 from optlab.report.target import steps_per_epoch, target_time
 
@@ -63,9 +75,12 @@ def validation_text(protocol: dict[str, Any]) -> str:
 def _training_extras(protocol: dict[str, Any]) -> str:
     extras = []
     if protocol.get("warmup_epochs"):
-        extras.append(f"warmup {protocol['warmup_epochs']:g} epochs")
+        extras.append(f"warmup {count_text(protocol['warmup_epochs'], 'epoch')}")
     if protocol.get("limit_train_batches") is not None:
         extras.append(f"train batches per epoch limited to {protocol['limit_train_batches']:g}")
+    if protocol.get("limit_eval_batches") is not None:
+        extras.append(f"validation, train-subset and test accuracy on {protocol['limit_eval_batches']} batches each "
+                      "(a quick look: not comparable with full evaluations)")
     if protocol.get("channels_last"):
         extras.append("channels-last layout")
     return "".join(f"; {extra}" for extra in extras)
@@ -84,7 +99,7 @@ def setup_lines(record: SweepRecord) -> list[str]:
     return [
         f"- **Problem**: {p.get('problem', 'seed_cnn')}{l2}.",
         f"- **Data**: {source}; validation split: {val}; augmentation: {'on' if p.get('augment') else 'off'}.",
-        f"- **Training**: {record.max_epochs} epochs, batch {p.get('batch_size')} per device (effective "
+        f"- **Training**: {count_text(record.max_epochs, 'epoch')}, batch {p.get('batch_size')} per device (effective "
         f"{', '.join(effective)}), precision {p.get('precision')}, schedule {p.get('schedule')}, "
         f"optimizer arguments: {kwargs}{_training_extras(p)}.",
         f"- **Grid**: optimizers {', '.join(record.optimizers)}; lrs {', '.join(map(lr_text, record.lrs))}; "
@@ -202,6 +217,7 @@ def run_lines(record: SweepRecord) -> list[str]:
     rows = []
     for run in record.runs:
         status = f"diverged at step {run.get('diverged_step')}" if run.get("diverged") else run.get("status", "")
+        status += ", loss rose" if loss_rise(run) else ""
         best = (f"{pct(run.get('best_val_acc'))} ({run.get('best_val_epoch')})"
                 if run.get("best_val_acc") is not None else DASH)
         loss = run.get("final_train_loss")
@@ -217,17 +233,34 @@ def run_lines(record: SweepRecord) -> list[str]:
     return markdown_table(header, rows)
 
 
+LONG_PAIRWISE = 45  # pairs of 10 optimizers: beyond, the table lists only the clear ones
+
+
 def pairwise_lines(choices: dict[str, Choice]) -> list[str]:
     rows = pairwise(choices)
     if not rows:
         return ["Fewer than two optimizers have a chosen lr: nothing to compare."]
+    intro = ("Every pair of optimizers at their chosen lrs. A difference is clear when its 95% interval excludes 0 "
+             "after Holm's correction over all the pairs of this table.")
+    # Rows that could not be judged (too few paired seeds) are counted, not listed: one seed makes them all so.
+    judged = [row for row in rows if row.pairs.enough]
+    notes = []
+    if len(judged) < len(rows):
+        notes.append(f"{len(rows) - len(judged)} of {len(rows)} pair{'s' if len(rows) > 1 else ''} inconclusive: "
+                     f"each needs at least {MIN_SEEDS} paired seeds (this sweep has "
+                     f"{max(row.pairs.n for row in rows)}).")
+    if len(judged) > LONG_PAIRWISE:  # a long comparison lists its clear pairs and counts the rest
+        hidden = sum(not row.clear for row in judged)
+        judged = [row for row in judged if row.clear]
+        if hidden:
+            notes.append(f"{hidden} pairs with no clear difference are not listed.")
     header = ("A", "B", "Δ test acc, A − B (paired by seed)", "A ahead in", "Holm p", "verdict")
     table = [(f"{row.a.optimizer} (lr {lr_text(row.a.lr)})", f"{row.b.optimizer} (lr {lr_text(row.b.lr)})",
               paired_text(row.pairs, " pts", 100).split(", ahead in")[0],
               f"{row.pairs.wins}/{row.pairs.n} seeds", DASH if row.holm_p is None else f"{row.holm_p:.3g}",
-              row.verdict) for row in rows]
-    return ["Every pair of optimizers at their chosen lrs. A difference is clear when its 95% interval excludes 0 "
-            "after Holm's correction over all the pairs of this table.", "", *markdown_table(header, table)]
+              row.verdict) for row in judged]
+    lines = [intro, "", *markdown_table(header, table)] if table else [intro]
+    return lines + (["", " ".join(notes)] if notes else [])
 
 
 def claim_lines(claims: list[Claim]) -> list[str]:
@@ -265,8 +298,8 @@ def method_lines(record: SweepRecord) -> list[str]:
         f"and training seconds; validation runs every {every} epoch (`--val-every`), so the time is coarse: known "
         "only to that interval. The sd of paired step differences is floored at interval/√6 (two measurements "
         "each rounded to the next check), so seeds tying at a check do not read as certainty. Averaged over seeds, "
-        f"a seed that never reaches it counts as the full budget ({record.max_epochs} epochs of steps; seconds at "
-        "that run's own speed), as in DeepOBS.",
+        "a seed that never reaches it counts as the full budget "
+        f"({count_text(record.max_epochs, 'epoch')} of steps; seconds at that run's own speed), as in DeepOBS.",
         "- **images/s**: training images per second of training time (validation excluded); compared only between "
         "runs made on the same kind and number of devices, precision and number of concurrent runs on the device. "
         "**Optimizer state**: bytes of the optimizer's per-parameter buffers. **Peak memory**: the run's own peak: "
@@ -277,7 +310,8 @@ def method_lines(record: SweepRecord) -> list[str]:
         "- **gen. gap**: training accuracy minus test accuracy of the final weights, in percentage points; the "
         "training accuracy is measured after training on a fixed random subset of up to 5,000 training images, "
         "without augmentation and under the Trainer's precision, exactly as test accuracy is. **Loss spikes**: "
-        "steps whose loss exceeds twice the mean of the 50 steps before.",
+        "steps whose loss exceeds twice the mean of the 50 steps before. **Loss rose** (a run's status, and a "
+        f"finding): {rule_text()}; a short run can climb like that without a spike or reaching the divergence limit.",
         f"- **converges faster** (claims a, b): {CONVERGENCE_RULE}.",
     ]
 

@@ -5,7 +5,8 @@ trace it back.
 """
 
 from optlab.report.claims import by_seed, check_interval_steps, timing_conditions
-from optlab.report.formatting import lr_text, num_spread, paired_text, pct_spread, points_spread
+from optlab.report.formatting import count_text, lr_text, num_spread, paired_text, pct_spread, points_spread
+from optlab.report.health import loss_rise, rule_text
 from optlab.report.selection import Cell, Choice, ranked_by_val
 from optlab.report.stats import LEVEL, Paired, paired
 from optlab.report.sweep_record import SweepRecord
@@ -45,8 +46,8 @@ def target_sentences(record: SweepRecord, choices: dict[str, Choice]) -> list[st
     target = f"{100 * record.target_acc:g}% val target"
     if not reached:
         best = max(cells, key=lambda cell: cell.val.mean)
-        return [f"No optimizer reached the {target} within {record.max_epochs} epochs at its chosen lr; the highest "
-                f"final val accuracy was {_name(best)} at {pct_spread(best.val)}."]
+        return [f"No optimizer reached the {target} within {count_text(record.max_epochs, 'epoch')} at its chosen "
+                f"lr; the highest final val accuracy was {_name(best)} at {pct_spread(best.val)}."]
     fewest = min(times[cell.optimizer].steps.mean for cell in reached)
     first = [cell for cell in reached if times[cell.optimizer].steps.mean == fewest]
     tied = "".join(f"; tied with {_name(cell)}: {_target_text(times[cell.optimizer])}" for cell in first[1:])
@@ -134,7 +135,14 @@ def divergence_sentences(choices: dict[str, Choice]) -> list[str]:
                          for run in cell.runs if run.get("diverged")]
                 parts.append(f"{cell.optimizer} at lr {lr_text(cell.lr)}, {cell.diverged}/{len(cell.runs)} seeds, "
                              f"loss non-finite or above the limit at {', '.join(steps)}")
-    return [f"Diverged: {'; '.join(parts)}."] if parts else ["No run diverged."]
+    rises = {run["run_id"]: loss_rise(run) for choice in choices.values() for cell in choice.cells
+             for run in cell.runs}
+    risen = [f"{run_id} (loss {rise[0]:.3g} → {rise[1]:.3g})" for run_id, rise in rises.items() if rise]
+    sentences = [f"Diverged: {'; '.join(parts)}."] if parts else []
+    if risen:
+        sentences.append(f"Loss ended far above its start without reaching the divergence limit ({rule_text()}): "
+                         f"{'; '.join(risen)}.")
+    return sentences or ["No run diverged, and no run's loss ended far above its start."]
 
 
 def findings(record: SweepRecord, choices: dict[str, Choice]) -> list[str]:

@@ -59,3 +59,8 @@ def paired_text(pairs: Paired, unit: str, scale: float = 1.0, digits: int = 1, o
     elif pairs.n < MIN_SEEDS:
         text += f" (fewer than {MIN_SEEDS} seeds: no interval judged)"
     return text
+
+
+def count_text(count: int | float, word: str) -> str:
+    """'1 epoch', '10 epochs', '0.5 epochs'."""
+    return f"{count:g} {word}{'' if count == 1 else 's'}"

@@ -17,6 +17,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
 from optlab.atomic import write_atomic
+from optlab.report.families import family_of
 from optlab.report.formatting import lr_text
 from optlab.report.pairwise import pairwise
 from optlab.report.selection import Cell, Choice
@@ -34,6 +35,14 @@ ACC_TOP = 102  # a little above 100% so curves that reach it stay visible
 
 
 @dataclass(frozen=True)
+class Style:
+    """How one optimizer is drawn in every figure of a report."""
+
+    color: tuple
+    linestyle: str
+
+
+@dataclass(frozen=True)
 class Curve:
     """One line of a figure: a cell over its seeds, how it is labelled and drawn."""
 
@@ -41,22 +50,71 @@ class Curve:
     label: str
     color: tuple
     linestyle: str = "-"
+    marker: str | None = None  # tells apart the lrs of one optimizer where every lr is drawn
 
 
 LINESTYLES = ("-", "--", ":", "-.")
+LR_MARKERS = ("o", "s", "^", "v", "D", "P")
+# Each family its hue; an optimizer of no known family gets one of the qualitative colours.
+FAMILY_COLORMAPS = {"sgd": "Blues", "adaptive": "YlOrRd", "orthogonalized": "Greens", "lr-free": "Purples",
+                    "schedule-free": "RdPu"}
+SHADES = 6  # a family's members cycle through this many shades before the next line style
 
 
-def plotted_curves(choices: dict[str, Choice], colors: dict[str, tuple]) -> list[Curve]:
-    """The chosen lr of each optimizer, or every lr (one line style each) where none was chosen."""
+def optimizer_styles(families: dict[str, str | None]) -> dict[str, Style]:
+    """A colour and line style per optimizer: the family's hue, then a shade and a line style by the name's place
+    among its family's names sorted, so the same names get the same styles whatever order they come in, and no
+    two optimizers share both colour and line style."""
+    from matplotlib import colormaps
+
+    members: dict[str | None, list[str]] = {}
+    for name in sorted(families):
+        family = families[name] if families[name] in FAMILY_COLORMAPS else None
+        members.setdefault(family, []).append(name)
+    styles = {}
+    for family, names in members.items():
+        shades = max(min(len(names), SHADES if family else 10), -(-len(names) // len(LINESTYLES)))
+        if family:
+            colormap = colormaps[FAMILY_COLORMAPS[family]]
+            palette = [colormap(0.45 + 0.5 * index / max(shades - 1, 1)) for index in range(shades)]
+        elif shades <= 10:
+            palette = [colormaps["tab10"](index) for index in range(shades)]
+        else:
+            palette = [colormaps["turbo"](0.05 + 0.9 * index / (shades - 1)) for index in range(shades)]
+        for index, name in enumerate(names):
+            styles[name] = Style(palette[index % shades], LINESTYLES[(index // shades) % len(LINESTYLES)])
+    return styles
+
+
+def choice_styles(choices: dict[str, Choice]) -> dict[str, Style]:
+    """optimizer_styles for a report's optimizers, by the family their runs recorded."""
+    return optimizer_styles({name: family_of(name, [run for cell in choice.cells for run in cell.runs])
+                             for name, choice in choices.items()})
+
+
+def plotted_curves(choices: dict[str, Choice], styles: dict[str, Style]) -> list[Curve]:
+    """The chosen lr of each optimizer, or every lr (one marker each) where none was chosen."""
     curves = []
     for name, choice in choices.items():
         cells = [choice.chosen] if choice.chosen is not None else list(choice.cells)
         for index, cell in enumerate(cells):
             seeds = f"{len(cell.runs)} seed{'s' if len(cell.runs) > 1 else ''}"
             diverged = f", {cell.diverged} diverged" if cell.diverged else ""
-            curves.append(Curve(cell, f"{name} lr={lr_text(cell.lr)} ({seeds}{diverged})", colors[name],
-                                LINESTYLES[index % len(LINESTYLES)]))
+            marker = LR_MARKERS[index % len(LR_MARKERS)] if len(cells) > 1 else None
+            curves.append(Curve(cell, f"{name} lr={lr_text(cell.lr)} ({seeds}{diverged})", styles[name].color,
+                                styles[name].linestyle, marker))
     return curves
+
+
+def _legend(figure: Figure, handles: list, labels: list[str] | None = None, below: bool = False) -> None:
+    """The figure's legend outside its axes: to the right (one column per 16 entries), or below."""
+    if not handles:
+        return
+    labels = labels if labels is not None else [handle.get_label() for handle in handles]
+    if below:
+        figure.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 4), fontsize=7)
+    else:
+        figure.legend(handles, labels, loc="outside right upper", ncols=-(-len(handles) // 16), fontsize=7)
 
 
 def _title(what: str, choices: dict[str, Choice], band: str) -> str:
@@ -66,11 +124,10 @@ def _title(what: str, choices: dict[str, Choice], band: str) -> str:
     return f"{what} at {where}\nline: mean over seeds, band: {band} over seeds"
 
 
-def optimizer_colors(names: list[str]) -> dict[str, tuple]:
-    from matplotlib import colormaps
-
-    palette = colormaps["tab10"]
-    return {name: palette(index % 10) for index, name in enumerate(names)}
+def optimizer_colors(names: list[str], families: dict[str, str | None] | None = None) -> dict[str, tuple]:
+    """The colours of optimizer_styles (families by name where none are given)."""
+    families = families or {name: family_of(name) for name in names}
+    return {name: style.color for name, style in optimizer_styles(families).items()}
 
 
 def _nan_stats(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -116,8 +173,10 @@ def draw_band(ax: Axes, x: np.ndarray, matrix: np.ndarray, curve: Curve, band: s
     shown = np.isfinite(mean) & np.isfinite(np.asarray(x, dtype=float))
     if not shown.any():
         return False
+    few = shown.sum() < 12
     ax.plot(x[shown], mean[shown], color=curve.color, linestyle=curve.linestyle, label=curve.label,
-            marker="o" if shown.sum() < 12 else None, markersize=3)
+            marker=curve.marker or ("o" if few else None), markersize=3 if few else 4,
+            markevery=1 if few else max(1, int(shown.sum()) // 8))
     ok = shown & np.isfinite(low) & np.isfinite(high)
     if matrix.shape[0] > 1 and ok.any():
         ax.fill_between(x[ok], low[ok], high[ok], color=curve.color, alpha=0.2, linewidth=0)
@@ -133,14 +192,21 @@ def _message(ax: Axes, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
 
 
+def loss_ceiling(values: list[np.ndarray]) -> float | None:
+    """Three times the median starting loss: a run that blew up (even from its first epoch) does not set the
+    scale; curves above it leave the axis at its top edge, marked there."""
+    starts = [v[np.isfinite(v)][0] for v in values if np.isfinite(v).any()]
+    return 3 * float(np.median(starts)) if starts else None
+
+
 def _loss_axis(ax: Axes, values: list[np.ndarray]) -> None:
-    """Log scale, cut at three times the highest starting loss so one blow-up does not flatten every curve."""
+    """Log scale, cut at loss_ceiling so one blow-up does not flatten every curve."""
     finite = [v[np.isfinite(v) & (v > 0)] for v in values]
-    starts = [v[0] for v in finite if len(v)]
-    if not starts:
+    ceiling = loss_ceiling(values)
+    if ceiling is None or not any(len(v) for v in finite):
         return
     everything = np.concatenate(finite)
-    low, high = everything.min() * 0.9, min(everything.max() * 1.1, 3 * max(starts))
+    low, high = everything.min() * 0.9, min(everything.max() * 1.1, ceiling)
     ax.set_yscale("log")
     ax.set_ylim(low, max(high, low * 1.5))
     # Plain numbers on the ticks; minor ticks labelled only when the axis spans less than a decade.
@@ -149,26 +215,42 @@ def _loss_axis(ax: Axes, values: list[np.ndarray]) -> None:
 
 
 def _linear_loss_axis(ax: Axes, values: list[np.ndarray]) -> None:
-    """From 0, cut at three times the highest starting loss (a ±std band on a log axis would dip below zero)."""
+    """From 0, cut at loss_ceiling (a ±std band on a log axis would dip below zero)."""
     finite = [v[np.isfinite(v)] for v in values]
-    starts = [v[0] for v in finite if len(v)]
-    if starts:
-        ax.set_ylim(0, min(np.concatenate(finite).max(), 3 * max(starts)) * 1.05)
+    ceiling = loss_ceiling(values)
+    if ceiling is not None:
+        ax.set_ylim(0, min(np.concatenate(finite).max(), ceiling) * 1.05)
 
 
-def train_loss_figure(record: SweepRecord, choices: dict[str, Choice], colors: dict[str, tuple]) -> Figure:
-    figure = Figure(figsize=(7, 4.5), layout="constrained")
+def _mark_off_axis(ax: Axes, x: np.ndarray, mean: np.ndarray, curve: Curve) -> bool:
+    """A ▲ on the top edge where a curve first leaves the axis upwards; whether there was one."""
+    above = np.flatnonzero(np.isfinite(mean) & (mean > ax.get_ylim()[1]))
+    if not len(above):
+        return False
+    ax.plot([x[above[0]]], [ax.get_ylim()[1]], marker="^", markersize=8, color=curve.color, clip_on=False,
+            linestyle="none", markeredgecolor="black", markeredgewidth=0.5)
+    return True
+
+
+def train_loss_figure(record: SweepRecord, choices: dict[str, Choice], styles: dict[str, Style]) -> Figure:
+    plotted = plotted_curves(choices, styles)
+    figure = Figure(figsize=(8 + 2.2 * ((len(plotted) - 1) // 16), 4.8), layout="constrained")
     ax = figure.add_subplot()
-    means = []
-    for curve in plotted_curves(choices, colors):
+    drawn = []
+    for curve in plotted:
         steps, matrix = loss_matrix(curve.cell)
         if len(steps):
             draw_band(ax, steps, matrix, curve, "minmax")
-            means.append(_nan_stats(matrix)[0])
-    if means:
-        _loss_axis(ax, means)
-        _mark_divergence(ax, choices, colors)
-        ax.legend(fontsize=8)
+            drawn.append((steps, _nan_stats(matrix)[0], curve))
+    if drawn:
+        _loss_axis(ax, [mean for _, mean, _ in drawn])
+        off = [_mark_off_axis(ax, steps, mean, curve) for steps, mean, curve in drawn]
+        _mark_divergence(ax, choices, styles)
+        handles, labels = ax.get_legend_handles_labels()
+        if any(off):
+            handles.append(Line2D([], [], marker="^", color="0.5", markeredgecolor="black", linestyle="none"))
+            labels.append("leaves the axis here")
+        _legend(figure, handles, labels)
     else:
         _message(ax, "no training loss recorded")
     ax.xaxis.get_major_locator().set_params(integer=True)
@@ -179,11 +261,11 @@ def train_loss_figure(record: SweepRecord, choices: dict[str, Choice], colors: d
     return figure
 
 
-def _mark_divergence(ax: Axes, choices: dict[str, Choice], colors: dict[str, tuple]) -> None:
+def _mark_divergence(ax: Axes, choices: dict[str, Choice], styles: dict[str, Style]) -> None:
     """An × on the top edge at the step where each plotted diverged run blew up."""
     top = ax.get_ylim()[1]
     marked = False
-    for curve in plotted_curves(choices, colors):
+    for curve in plotted_curves(choices, styles):
         for run in curve.cell.runs:
             if run.get("diverged") and run.get("diverged_step") is not None:
                 ax.plot([run["diverged_step"]], [top], marker="x", markersize=9, color=curve.color, clip_on=False,
@@ -196,11 +278,11 @@ def _target_line(ax: Axes, record: SweepRecord) -> None:
                label=f"target {100 * record.target_acc:g}%")
 
 
-def val_acc_figure(record: SweepRecord, choices: dict[str, Choice], colors: dict[str, tuple]) -> Figure:
-    figure = Figure(figsize=(11, 4.5), layout="constrained")
+def val_acc_figure(record: SweepRecord, choices: dict[str, Choice], styles: dict[str, Style]) -> Figure:
+    figure = Figure(figsize=(11, 4.5 + 0.16 * len(choices)), layout="constrained")
     by_epoch, by_time = figure.subplots(1, 2)
     epochs = np.arange(1, record.max_epochs + 1)
-    for curve in plotted_curves(choices, colors):
+    for curve in plotted_curves(choices, styles):
         val = 100 * epoch_matrix(curve.cell, "val_acc", record.max_epochs)
         draw_band(by_epoch, epochs, val, curve, "minmax")
         seconds = _nan_stats(epoch_matrix(curve.cell, "train_seconds", record.max_epochs))[0]
@@ -214,30 +296,37 @@ def val_acc_figure(record: SweepRecord, choices: dict[str, Choice], colors: dict
         else:
             _message(ax, NO_VALIDATION)
     handles, labels = by_epoch.get_legend_handles_labels()
-    if handles:
-        figure.legend(handles, labels, loc="outside lower center", ncols=min(len(handles), 5), fontsize=8)
+    _legend(figure, handles, labels, below=True)
     figure.suptitle(_title("Validation accuracy", choices, "min–max"), fontsize=10)
     return figure
 
 
-def lr_sensitivity_figure(record: SweepRecord, choices: dict[str, Choice], colors: dict[str, tuple]) -> Figure:
-    figure = Figure(figsize=(11, 4.5), layout="constrained")
+def lr_searched(choices: dict[str, Choice]) -> list[str]:
+    """The optimizers that ran at least 2 lrs: the only ones an lr-sensitivity curve says anything about."""
+    return [name for name, choice in choices.items()
+            if sum(cell.val.mean is not None for cell in choice.cells) >= 2]
+
+
+def lr_sensitivity_figure(record: SweepRecord, choices: dict[str, Choice], styles: dict[str, Style]) -> Figure:
+    searched = lr_searched(choices)
+    figure = Figure(figsize=(11 + 2.2 * ((len(searched) - 1) // 16), 4.5), layout="constrained")
     absolute, relative = figure.subplots(1, 2)
-    if not record.has_validation:
+    if not record.has_validation or not searched:
         for ax in (absolute, relative):
-            _message(ax, NO_VALIDATION)
+            _message(ax, NO_VALIDATION if not record.has_validation else "every optimizer ran one lr")
         return figure
-    for name, choice in choices.items():
+    for name in searched:
+        choice = choices[name]
         cells = [cell for cell in choice.cells if cell.val.mean is not None]
-        if not cells:
-            continue
+        colors = {name: styles[name].color}
         lrs = np.array([cell.lr for cell in cells])
         means = np.array([100 * cell.val.mean for cell in cells])
         stds = np.array([100 * (cell.val.std or 0.0) for cell in cells])
-        absolute.errorbar(lrs, means, yerr=stds, color=colors[name], marker="o", capsize=3, label=name)
+        absolute.errorbar(lrs, means, yerr=stds, color=colors[name], linestyle=styles[name].linestyle, marker="o",
+                          capsize=3, label=name)
         best = means.max()
         relative.plot(lrs, means / best if best > 0 else np.full_like(means, np.nan), color=colors[name],
-                      marker="o", label=name)
+                      linestyle=styles[name].linestyle, marker="o", label=name)
         if choice.chosen is not None:
             absolute.plot([choice.chosen.lr], [100 * choice.chosen.val.mean], marker="*", markersize=14,
                           color=colors[name], markeredgecolor="black", linestyle="none")
@@ -248,19 +337,23 @@ def lr_sensitivity_figure(record: SweepRecord, choices: dict[str, Choice], color
     for ax in (absolute, relative):
         ax.title.set_fontsize(10)
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=8)
-    figure.suptitle("Learning-rate sensitivity (final val accuracy)", fontsize=10)
+    _legend(figure, *absolute.get_legend_handles_labels())
+    left_out = len(choices) - len(searched)
+    figure.suptitle("Learning-rate sensitivity (final val accuracy)"
+                    + (f"; {left_out} optimizer{'s' if left_out > 1 else ''} with one lr left out" if left_out
+                       else ""), fontsize=10)
     return figure
 
 
-def curves_figure(record: SweepRecord, choices: dict[str, Choice], colors: dict[str, tuple]) -> Figure:
+def curves_figure(record: SweepRecord, choices: dict[str, Choice], styles: dict[str, Style]) -> Figure:
     """DeepOBS-style 2×2 panel: train and val loss and accuracy per epoch."""
-    figure = Figure(figsize=(11, 8), layout="constrained")
+    plotted = plotted_curves(choices, styles)
+    figure = Figure(figsize=(11, 8 + 0.16 * len(plotted)), layout="constrained")
     axes = figure.subplots(2, 2)
     panels = (("train_loss", "training loss (epoch mean)"), ("val_loss", "val loss"),
               ("train_acc", "training accuracy (%)"), ("val_acc", "val accuracy (%)"))
     epochs = np.arange(1, record.max_epochs + 1)
-    plotted = plotted_curves(choices, colors)
+    off = False
     for ax, (key, ylabel) in zip(axes.flat, panels):
         means, drawn = [], False
         for curve in plotted:
@@ -276,19 +369,24 @@ def curves_figure(record: SweepRecord, choices: dict[str, Choice], colors: dict[
             _message(ax, "no finite values (the runs diverged)")
         elif key.endswith("loss"):
             _linear_loss_axis(ax, means)
+            for mean, curve in zip(means, plotted):
+                off |= _mark_off_axis(ax, epochs, mean, curve)
         else:
             ax.set_ylim(0, ACC_TOP)
         if key == "val_acc" and record.has_validation:
             _target_line(ax, record)
             ax.legend(handles=ax.get_lines()[-1:], fontsize=7)
-    handles = [Line2D([], [], color=c.color, linestyle=c.linestyle, marker="o", markersize=3, label=c.label)
-               for c in plotted]
-    figure.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=8)
+    handles = [Line2D([], [], color=c.color, linestyle=c.linestyle, marker=c.marker or "o", markersize=3,
+                      label=c.label) for c in plotted]
+    if off:
+        handles.append(Line2D([], [], marker="^", color="0.5", markeredgecolor="black", linestyle="none",
+                              label="leaves the axis here (loss above 3× the median start)"))
+    _legend(figure, handles, below=True)
     figure.suptitle(_title("Per-epoch curves", choices, "±1 sample std"), fontsize=10)
     return figure
 
 
-def pairwise_figure(record: SweepRecord, choices: dict[str, Choice], colors: dict[str, tuple]) -> Figure:
+def pairwise_figure(record: SweepRecord, choices: dict[str, Choice], styles: dict[str, Style]) -> Figure:
     """Heatmap of mean paired test-accuracy differences (row minus column); * marks a clear difference."""
     rows = pairwise(choices)
     names = [choice.optimizer for choice in choices.values() if choice.chosen is not None]
@@ -299,8 +397,9 @@ def pairwise_figure(record: SweepRecord, choices: dict[str, Choice], colors: dic
         if row.pairs.mean is not None:
             matrix[i, j], matrix[j, i] = 100 * row.pairs.mean, -100 * row.pairs.mean
             marks[i, j] = marks[j, i] = "*" if row.clear else ""
-    size = max(3.5, 0.9 * len(names) + 2)
+    size = max(3.5, (0.9 if len(names) <= 8 else 0.55) * len(names) + 2.5)
     figure = Figure(figsize=(size + 1.2, size), layout="constrained")
+    fontsize = 8 if len(names) <= 8 else 6.5
     ax = figure.subplots()
     if len(names) < 2:
         _message(ax, "fewer than 2 optimizers with a chosen lr: nothing to compare")
@@ -310,11 +409,16 @@ def pairwise_figure(record: SweepRecord, choices: dict[str, Choice], colors: dic
     image = ax.imshow(matrix, cmap="RdBu", vmin=-limit, vmax=limit)
     for (i, j), mark in marks.items():
         dark = abs(matrix[i, j]) > 0.6 * limit
-        ax.text(j, i, f"{matrix[i, j]:+.1f}{mark}", ha="center", va="center", fontsize=8,
+        ax.text(j, i, f"{matrix[i, j]:+.1f}{mark}", ha="center", va="center", fontsize=fontsize - 1,
                 color="white" if dark else "black")
     labels = [f"{name}\nlr {lr_text(choices[name].chosen.lr)}" for name in names]
-    ax.set_xticks(range(len(names)), labels, fontsize=8)
-    ax.set_yticks(range(len(names)), labels, fontsize=8)
+    if len(names) <= 5:
+        ax.set_xticks(range(len(names)), labels, fontsize=fontsize)
+    else:  # one line each, slanted: neighbours' labels never overlap
+        labels = [label.replace("\n", " ") for label in labels]
+        ax.set_xticks(range(len(names)), labels, fontsize=fontsize, rotation=45, ha="right",
+                      rotation_mode="anchor")
+    ax.set_yticks(range(len(names)), labels, fontsize=fontsize)
     figure.colorbar(image, ax=ax, label="test acc, row minus column (pts)")
     seeds = sorted({row.pairs.n for row in rows})
     ax.set_title("Paired test-accuracy difference at each optimizer's chosen lr\n"
@@ -330,12 +434,12 @@ def save_figure(figure: Figure, path: Path) -> None:
 
 def write_figures(record: SweepRecord, choices: dict[str, Choice]) -> dict[str, Path]:
     """Every figure as a PNG in the sweep folder; returns their paths by figure name."""
-    colors = optimizer_colors(list(choices))
+    styles = choice_styles(choices)
     builders = {"train_loss": train_loss_figure, "val_acc": val_acc_figure,
                 "lr_sensitivity": lr_sensitivity_figure, "curves": curves_figure, "pairwise": pairwise_figure}
     paths = {}
     for key, build in builders.items():
         paths[key] = record.sweep_dir / FIGURES[key]
-        save_figure(build(record, choices, colors), paths[key])
+        save_figure(build(record, choices, styles), paths[key])
     return paths
 

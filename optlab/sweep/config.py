@@ -24,10 +24,10 @@ COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-
 PROTOCOL_FIELDS = (
     "optimizer_kwargs", "schedule", "warmup_epochs", "batch_size", "max_epochs", "dataset_source",
     "val_size", "augment", "precision", "limit_train_batches", "target_acc", "max_loss",
-    "synthetic_size", "channels_last", "fused", "problem", "l2", "val_every",
+    "synthetic_size", "channels_last", "fused", "problem", "l2", "val_every", "limit_eval_batches",
 )
 # Protocol fields added later, with the value a folder recorded before them was run with: it stays resumable.
-PROTOCOL_DEFAULTS = {"problem": DEFAULT_PROBLEM, "l2": 0.0, "val_every": 1.0}
+PROTOCOL_DEFAULTS = {"problem": DEFAULT_PROBLEM, "l2": 0.0, "val_every": 1.0, "limit_eval_batches": None}
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ class SweepConfig:
     num_nodes: int = 1
     precision: str = "32-true"
     limit_train_batches: float | None = None
+    limit_eval_batches: int | None = None  # validation, train-subset and test batches each; None: all
     channels_last: bool = False
     compile: bool = False
     compile_mode: str = "default"
@@ -195,6 +196,7 @@ FIELD_CHECKS: dict[str, Any] = {
     "max_loss": checks.positive_number, "name": checks.text, "log_dir": checks.text,
     "accelerator": checks.text, "devices": checks.devices, "strategy": checks.text, "num_nodes": checks.count,
     "precision": checks.text, "limit_train_batches": checks.optional(checks.fraction_or_count),
+    "limit_eval_batches": checks.optional(checks.count),
     "channels_last": _FLAG, "compile": _FLAG, "compile_mode": checks.choice(COMPILE_MODES), "fused": _FLAG,
     "cuda_graphs": checks.choice(CUDA_GRAPHS), "deterministic": _FLAG, "parallel": checks.count_or_auto,
     "concurrent_runs": checks.count, "shard": checks.text, "claim_timeout": checks.positive_number,

@@ -22,6 +22,7 @@ from optlab.sweep import interrupts
 from optlab.sweep.concurrency import Plan, plan_parallel
 from optlab.sweep.config import PROTOCOL_DEFAULTS, RunSpec, SweepConfig
 from optlab.sweep.heap import freeze_long_lived, long_lived_frozen
+from optlab.sweep.hparams_tab import write_experiment
 from optlab.sweep.progress import Progress, headline
 from optlab.sweep.ranks import Ranks, say
 from optlab.sweep.result_files import is_damaged, kept_records, read_result, read_results, set_aside
@@ -164,6 +165,7 @@ def _prepare_on_rank_zero(config: SweepConfig, datamodule: CIFAR10DataModule) ->
     datamodule.resolved_val_size()
     check_writable(Path(config.log_dir))
     claim_sweep_folder(config)
+    write_experiment(config)
 
 
 def collect(sweep_dir: Path, planned: list[RunSpec] | None = None) -> tuple[list[dict], list[str]]:

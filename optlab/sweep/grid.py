@@ -1,6 +1,7 @@
 """A grid per optimizer: its own learning rates (`--lrs auto`, `--lrs adam=1e-4,3e-4`) and its own arguments
 (`--optimizer-args adam.betas=0.9,0.99`), resolved to plain numbers and dicts before any run."""
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from optlab.errors import OptlabError
@@ -132,3 +133,19 @@ def check_arguments(optimizers: list[str], kwargs: dict[str, Any]) -> None:
                               "qualify it with the optimizer it is for (NAME.KEY=VALUE)")
 
 
+
+
+def off_scale_lrs(optimizers: Sequence[str], plain: Sequence[float] | str,
+                  own: Mapping[str, Sequence[float]]) -> str | None:
+    """One line naming the optimizers that run the shared lrs although their own default lr is 100× or more away
+    (Prodigy's and D-Adaptation's lr multiplies an estimated step; Schedule-Free SGD and Adadelta default to 1)."""
+    if not plain or isinstance(plain, str):  # auto or default (not yet resolved): each optimizer's own scale
+        return None
+    far = {name: optimizer_spec(name).lr for name in optimizers if name not in own}
+    far = {name: lr for name, lr in far.items() if lr >= 100 * max(plain) or lr <= min(plain) / 100}
+    if not far:
+        return None
+    defaults = ", ".join(f"{name} (default lr {lr:g})" for name, lr in far.items())
+    shared = ", ".join(f"{lr:g}" for lr in plain)
+    return (f"warning: {defaults} run the shared lr {shared}, 100x or more from their own default (a multiplier or "
+            f"another scale); --lrs default runs each optimizer at its own default, --lrs auto on its own grid")
