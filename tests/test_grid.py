@@ -88,12 +88,13 @@ def test_a_shared_lr_far_from_an_optimizers_own_scale_gets_one_warning_line():
         assert off_scale_lrs(["prodigy"], lrs, {}) is None  # as the sweep asks, before the keywords are resolved
 
 
-def test_the_sweep_warns_of_off_scale_lrs_up_front_and_not_under_lrs_default(tmp_path, capsys):
+def test_the_sweep_warns_of_off_scale_lrs_up_front_and_not_under_lrs_default(tmp_path, capsys, monkeypatch):
+    import optlab.cli
     from optlab.cli import main
 
-    # --max-epochs 0 stops the sweep right after the warnings, before anything is trained or written.
-    assert main(["--optimizers", "adam", "prodigy", "--max-epochs", "0", "--log-dir", str(tmp_path)]) == 2
+    # The sweep itself is replaced: the warnings come once the settings are valid, before any run.
+    monkeypatch.setattr(optlab.cli, "_sweep_one_problem", lambda config, several, resume: 2)
+    assert main(["--optimizers", "adam", "prodigy", "--log-dir", str(tmp_path)]) == 2
     assert "warning: prodigy (default lr 1) run the shared lr 0.001" in capsys.readouterr().out
-    assert main(["--optimizers", "adam", "prodigy", "--lrs", "default", "--max-epochs", "0",
-                 "--log-dir", str(tmp_path)]) == 2
+    assert main(["--optimizers", "adam", "prodigy", "--lrs", "default", "--log-dir", str(tmp_path)]) == 2
     assert "prodigy (default lr" not in capsys.readouterr().out
