@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     except OptlabError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    _warn_few_seeds(configs[0])  # once the settings are good: a bad one is the only line printed
+    _warn_before_training(configs[0])  # once the settings are good: a bad one is the only line printed
     resume = shlex.join(["python", "scripts/sweep.py", *(sys.argv[1:] if argv is None else argv)])
     status = 0
     with interrupts.handling():
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
-def _warn_few_seeds(config: SweepConfig) -> None:
+def _warn_before_training(config: SweepConfig) -> None:
     from optlab.report.stats import MIN_SEEDS
     from optlab.sweep.ranks import say
 

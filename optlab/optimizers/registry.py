@@ -168,6 +168,13 @@ def _signature(name: str) -> inspect.Signature:
     return inspect.signature(target.__init__ if inspect.isclass(target) else target)
 
 
+def default_arguments(name: str) -> dict[str, Any]:
+    """The arguments a run of the named optimizer gets when none is given: its signature's, then the entry's."""
+    parameters = _signature(name).parameters.items()
+    found = {key: p.default for key, p in parameters if p.default is not inspect.Parameter.empty}
+    return {**found, **optimizer_spec(name).defaults}
+
+
 def accepted_arguments(name: str) -> list[str]:
     """Keyword arguments the named optimizer's constructor takes, besides params and lr."""
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)

@@ -173,16 +173,10 @@ def optimizer_arguments(point: Mapping[str, float], space: tuple[Param, ...],
 
 
 def constructor_defaults(name: str) -> dict[str, Any]:
-    """The arguments a run of the named optimizer gets when none is given: its signature's, then the entry's."""
-    import inspect
+    """The arguments a run of the named optimizer gets when none is given (the registry's reading)."""
+    from optlab.optimizers.registry import default_arguments
 
-    from optlab.optimizers.registry import optimizer_spec
-
-    spec = optimizer_spec(name)
-    target = spec.cls
-    signature = inspect.signature(target.__init__ if inspect.isclass(target) else target)
-    found = {key: p.default for key, p in signature.parameters.items() if p.default is not inspect.Parameter.empty}
-    return {**found, **spec.defaults}
+    return default_arguments(name)
 
 
 def space_for(name: str) -> tuple[Param, ...]:
