@@ -58,11 +58,14 @@ def numbers(text: str) -> list[float]:
 
 
 def assert_mean_std(text: str, values: list[float], scale: float = 100.0, digits: int = 1) -> None:
-    """'61.2 ± 0.8%' must be the mean and sample std of values, to the printed precision."""
+    """'61.2 ± 0.8%' must be the mean and sample std of values, to the printed precision (one value: no std)."""
     shown = numbers(text)
     tolerance = 0.51 * 10 ** -digits
     assert shown[0] == pytest.approx(scale * statistics.fmean(values), abs=tolerance), text
-    assert shown[1] == pytest.approx(scale * statistics.stdev(values), abs=tolerance), text
+    if len(values) == 1:
+        assert len(shown) == 1, text
+    else:
+        assert shown[1] == pytest.approx(scale * statistics.stdev(values), abs=tolerance), text
 
 
 def test_grid_records_eight_runs_and_no_missing(grid):
@@ -77,11 +80,13 @@ def test_summary_table_equals_the_recorded_results(grid):
     summary = {row["optimizer"]: row for row in table((grid / "report.md").read_text(), "Summary")}
     assert set(summary) == {"sgd", "adam"}
     for optimizer, row in summary.items():
+        # Two lrs on seeds 0 and 1: seed 0 chooses the lr, seed 1 (which chose nothing) is reported.
         by_lr = {lr: [r for r in runs if r["optimizer"] == optimizer and r["lr"] == lr] for lr in (1e-2, 1e-3)}
-        mean_val = {lr: statistics.fmean(r["final_val_acc"] for r in cell) for lr, cell in by_lr.items()}
+        mean_val = {lr: statistics.fmean(r["final_val_acc"] for r in cell if r["seed"] == 0)
+                    for lr, cell in by_lr.items()}
         chosen = max(sorted(mean_val), key=lambda lr: mean_val[lr])  # ties: the smaller lr
-        cell = by_lr[chosen]
-        assert float(row["chosen lr"]) == chosen and row["seeds"] == "2"
+        cell = [r for r in by_lr[chosen] if r["seed"] == 1]
+        assert float(row["chosen lr"]) == chosen and row["seeds"] == "1"
         assert_mean_std(row["val acc"], [r["final_val_acc"] for r in cell])
         assert_mean_std(row["test acc"], [r["test_acc"] for r in cell])
         assert_mean_std(row["gen. gap"], [r["generalization_gap"] for r in cell])
@@ -89,10 +94,10 @@ def test_summary_table_equals_the_recorded_results(grid):
         budget = [r["time_to_target"]["step"] if r["time_to_target"] else max_epochs * r["epochs"][0]["step"]
                   for r in cell]
         assert_mean_std(row["steps to target"], budget, scale=1, digits=0)
-        assert row["reached target"] == f"{sum(bool(r['time_to_target']) for r in cell)}/2"
+        assert row["reached target"] == f"{sum(bool(r['time_to_target']) for r in cell)}/1"
         state = statistics.fmean(r["optimizer_state_bytes"] for r in cell) / 2**20
         assert numbers(row["optimizer state"])[0] == pytest.approx(state, abs=0.006)
-        assert row["diverged"] == "0/2"
+        assert row["diverged"] == "0/1"
 
 
 def test_figures_are_valid_pngs_linked_from_the_report(grid):
@@ -184,7 +189,7 @@ def test_lr_is_chosen_on_validation_even_when_test_disagrees(tmp_path):
     assert choose_lrs(runs)["adam"].chosen.lr == 1e-3
     report = write_report(write_sweep(tmp_path / "disagree", runs)).read_text()
     row = table(report, "Summary")[0]
-    assert row["chosen lr"] == "0.001" and row["test acc"] == "50.0 ± 0.0%"
+    assert row["chosen lr"] == "0.001" and row["test acc"].startswith("50.0")  # on seed 1, chosen on seed 0
 
 
 def test_test_metrics_never_change_the_chosen_lrs(grid):
@@ -208,7 +213,7 @@ def test_without_validation_no_lr_is_chosen_and_every_lr_is_reported(tmp_path):
 
 def test_claims_supported_when_the_numbers_clearly_agree(tmp_path):
     runs = []
-    for seed in (0, 1, 2):
+    for seed in range(6):  # two lrs each: seeds 0-2 choose, 3-5 judge
         runs += [fake_run("sgd", lr, seed, val=v, test=0.70) for lr, v in ((1e-2, 0.80), (1e-1, 0.30))]
         runs += [fake_run("adam", lr, seed, val=v, test=0.60, reach_step=10, state=200, images_per_second=800)
                  for lr, v in ((1e-2, 0.80), (1e-1, 0.78))]

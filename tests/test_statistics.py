@@ -94,8 +94,9 @@ def test_under_no_difference_a_claim_is_decided_no_more_often_than_the_test_leve
         assert decided <= LEVEL + simulation_error, (key, rates)
 
 
-def test_a_real_difference_of_eight_seed_spreads_is_detected_in_most_sweeps():
-    for key, rates in verdict_rates(effect=1.0).items():
+def test_a_real_difference_of_eight_seed_spreads_is_detected_in_most_sweeps_judged_on_held_out_seeds():
+    # Two lrs each: the first 3 of 6 seeds choose the lr, the other 3 judge (report/selection.split_seeds).
+    for key, rates in verdict_rates(effect=1.0, seeds=6).items():
         assert rates[SUPPORTED] >= 0.8 and rates[CONTRADICTED] == 0, (key, rates)
 
 
