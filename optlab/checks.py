@@ -170,13 +170,19 @@ def devices(value: Any, where: str = "--devices") -> Any:
     _fail(where, "a count, a list like 0,1, or auto", value)
 
 
-def grid_size(optimizers: list[str], lr_counts: dict[str, int], seeds: int, epochs: int, yes: bool) -> None:
-    """A grid above MAX_RUNS_WITHOUT_YES runs stops here, with its size and cost, unless --yes confirms it."""
-    runs = sum(lr_counts.values()) * seeds
+def grid_size(optimizers: list[str], lr_counts: dict[str, int], seeds: int, epochs: int, yes: bool,
+              confirmations: int = 0, unit: str = "lrs") -> None:
+    """A grid above MAX_RUNS_WITHOUT_YES runs stops here, with its size and cost, unless --yes confirms it.
+
+    lr_counts: configurations per optimizer (lrs of a grid, trials of a search), each run at `seeds` seeds;
+    confirmations: the confirmation runs after them.
+    """
+    runs = sum(lr_counts.values()) * seeds + confirmations
     if runs <= MAX_RUNS_WITHOUT_YES or yes:
         return
     counts = sorted(set(lr_counts.values()))
     lrs = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
-    raise OptlabError(f"{runs:,} runs ({len(optimizers)} optimizers × {lrs} lrs × {seeds} seeds), "
+    confirming = f" + {confirmations:,} confirmation runs" if confirmations else ""
+    raise OptlabError(f"{runs:,} runs ({len(optimizers)} optimizers × {lrs} {unit} × {seeds} seeds{confirming}), "
                       f"{runs * epochs:,} epochs of training in all; a grid above {MAX_RUNS_WITHOUT_YES:,} runs "
                       "needs --yes (or yes: true in the sweep file) to start")

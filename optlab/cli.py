@@ -16,7 +16,14 @@ from optlab.optimizers.registry import OPTIMIZERS
 from optlab.problems import DEFAULT_PROBLEM, PROBLEMS
 from optlab.schedules import SCHEDULES
 from optlab.sweep import interrupts
-from optlab.sweep.config import COMPILE_MODES, CUDA_GRAPHS, DEFAULT_OPTIMIZERS, SweepConfig, problem_configs
+from optlab.sweep.config import (
+    COMPILE_MODES,
+    CUDA_GRAPHS,
+    DEFAULT_OPTIMIZERS,
+    SEARCHES,
+    SweepConfig,
+    problem_configs,
+)
 from optlab.sweep.grid import DEFAULT_LRS, parse_lr_tokens
 from optlab.sweep.run_claims import DEFAULT_STALE_AFTER
 from optlab.sweep.sweep_file import apply_sweep_file
@@ -89,6 +96,25 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"declare a plug-in's family for the report: {', '.join(FAMILIES)}")
     grid.add_argument("--schedule", default="none", choices=SCHEDULES, help="learning-rate schedule (per step)")
     grid.add_argument("--warmup-epochs", type=float, default=0.0, help="linear warmup length, in epochs")
+    tune = p.add_argument_group("tuning (README: tune, then confirm)")
+    tune.add_argument("--search", default="grid", choices=SEARCHES,
+                      help="grid: every lr of --lrs at every seed; random, qmc (Sobol, as AlgoPerf) or tpe: an Optuna "
+                           "study per optimizer over its search space (README), the same --trials for each")
+    tune.add_argument("--trials", type=int, default=8, help="a search's budget: trials per optimizer")
+    tune.add_argument("--tune-seeds", nargs="+", type=int, default=None, metavar="SEED",
+                      help="seeds each trial trains at, its score the mean final val accuracy over them "
+                           "(default: the first of --seeds)")
+    tune.add_argument("--confirm-seeds", nargs="+", type=int, default=None, metavar="SEED",
+                      help="fresh seeds (at least 3) that re-run each optimizer's best configuration; every verdict "
+                           "rests on them (default for a search: the 3 seeds after the largest tuning seed; a grid "
+                           "without them judges on its last seeds, chosen on its first)")
+    tune.add_argument("--search-space", nargs="+", default=[], metavar="NAME.PARAM=LOW:HIGH[:log]",
+                      help="replace one searched range, e.g. adam.lr=1e-4:1e-2:log")
+    tune.add_argument("--search-seed", type=int, default=0, help="the sampler's seed: the same one proposes the "
+                                                                 "same trials, on any machine")
+    tune.add_argument("--storage", default=None, metavar="URL",
+                      help="the studies' storage: default a journal file in the sweep folder; postgresql://... "
+                           "shares one study between machines (README: many machines)")
     train = p.add_argument_group("training")
     train.add_argument("--batch-size", type=int, default=None,
                        help=f"batch size per device {PROBLEM_DEFAULT}; seed_cnn: 64")
@@ -237,12 +263,18 @@ def _warn_before_training(config: SweepConfig) -> None:
     from optlab.report.stats import MIN_SEEDS
     from optlab.sweep.ranks import say
 
-    if len(config.optimizers) > 1 and len(config.seeds) < MIN_SEEDS:
-        say(f"warning: {len(config.seeds)} seed(s): the report needs at least {MIN_SEEDS} paired seeds to call "
+    judged = config.confirmation_seeds or config.seeds
+    several = config.search != "grid" or any(len(config.lr_grid(name)) > 1 for name in config.optimizers)
+    if len(config.optimizers) > 1 and not config.confirmation_seeds and several and len(config.seeds) < 2 * MIN_SEEDS:
+        say(f"warning: {len(config.seeds)} seed(s) and several lrs: the report chooses each lr on the first seeds "
+            f"and compares on the others, and needs {MIN_SEEDS} of those; add --confirm-seeds (e.g. 100 101 102) or "
+            f"use {2 * MIN_SEEDS} --seeds")
+    elif len(config.optimizers) > 1 and len(judged) < MIN_SEEDS:
+        say(f"warning: {len(judged)} seed(s): the report needs at least {MIN_SEEDS} paired seeds to call "
             f"any difference between optimizers; add --seeds, e.g. --seeds 0 1 2")
     from optlab.sweep.grid import off_scale_lrs
 
-    if off_scale := off_scale_lrs(config.optimizers, config.lrs, config.optimizer_lrs):
+    if config.search == "grid" and (off_scale := off_scale_lrs(config.optimizers, config.lrs, config.optimizer_lrs)):
         say(off_scale)
 
 

@@ -80,7 +80,14 @@ def make_datamodule(config: SweepConfig) -> CIFAR10DataModule:
 
 
 def run_dir(config: SweepConfig, spec: RunSpec) -> Path:
-    return config.sweep_dir / folder_name(spec.optimizer) / f"lr{lr_text(spec.lr)}_seed{spec.seed}"
+    """<optimizer>/lr<lr>_seed<seed> for a grid cell, <optimizer>/trial<n>_seed<seed> for a search trial's run."""
+    configuration = f"trial{spec.trial}" if spec.trial is not None else f"lr{lr_text(spec.lr)}"
+    return config.sweep_dir / folder_name(spec.optimizer) / f"{configuration}_seed{spec.seed}"
+
+
+def run_arguments(config: SweepConfig, spec: RunSpec) -> dict[str, Any]:
+    """The optimizer arguments of this run: the sweep's for the optimizer, then the trial's own on top."""
+    return {**config.optimizer_arguments(spec.optimizer), **dict(spec.arguments or ())}
 
 
 def checkpoint_path(config: SweepConfig, spec: RunSpec) -> Path:
@@ -154,7 +161,7 @@ def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_v
 
 def build_module(config: SweepConfig, spec: RunSpec, num_classes: int) -> ImageClassifier:
     return ImageClassifier(
-        optimizer=spec.optimizer, lr=spec.lr, optimizer_kwargs=config.optimizer_arguments(spec.optimizer) or None,
+        optimizer=spec.optimizer, lr=spec.lr, optimizer_kwargs=run_arguments(config, spec) or None,
         schedule=config.schedule, warmup_epochs=config.warmup_epochs, num_classes=num_classes,
         channels_last=config.channels_last, compile_model=config.compile, compile_mode=config.compile_mode,
         fused=config.fused, cuda_graphs=config.cuda_graphs, problem=config.problem, l2=config.l2,
@@ -221,7 +228,11 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
         "family": config.family(spec.optimizer),
         "lr": spec.lr,
         "seed": spec.seed,
-        "optimizer_kwargs": config.optimizer_arguments(spec.optimizer),
+        "optimizer_kwargs": run_arguments(config, spec),
+        "stage": spec.stage,
+        "trial": spec.trial,
+        "search": config.search,
+        "search_point": dict(spec.point),
         "schedule": config.schedule,
         "batch_size": config.batch_size,
         "world_size": world_size,
@@ -337,6 +348,7 @@ def write_run_hparams(path: Path, config: SweepConfig, spec: RunSpec, result: di
     """The run's hyperparameters, replacing the empty file Lightning writes before any are logged."""
     hparams = {
         "optimizer": spec.optimizer, "family": result["family"], "lr": spec.lr, "seed": spec.seed,
+        "stage": spec.stage, "trial": spec.trial, "search_point": dict(spec.point),
         "optimizer_kwargs": result["optimizer_kwargs"], "schedule": config.schedule,
         "warmup_epochs": config.warmup_epochs, "max_epochs": config.max_epochs, "batch_size": config.batch_size,
         "effective_batch_size": result["effective_batch_size"], "dataset": config.dataset_source,

@@ -47,3 +47,15 @@ def test_a_robust_optimizer_leads_at_small_budgets_and_a_peaky_one_at_large():
     assert all(a <= b + 1e-12 for a, b in zip(peaky.expected_best, peaky.expected_best[1:]))
     order = leaders([robust, peaky])
     assert order[0] == (1, "adam") and order[-1] == (6, "sgd")
+
+
+@settings(max_examples=100, deadline=None)
+@given(SCORES, st.data())
+def test_the_band_is_the_std_of_the_best_over_every_subset(scores, data):
+    from statistics import pstdev
+
+    from optlab.search.budget import spread_of_pick
+
+    budget = data.draw(st.integers(1, len(scores)))
+    picks = [max(scores[index] for index in subset) for subset in combinations(range(len(scores)), budget)]
+    assert spread_of_pick(scores, budget) == pytest.approx(pstdev(picks), abs=1e-6)

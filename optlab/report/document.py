@@ -26,10 +26,11 @@ from optlab.report.formatting import (
 from optlab.report.health import loss_rise, rule_text
 from optlab.report.pairwise import pairwise
 from optlab.report.plots import FIGURES, write_figures
-from optlab.report.selection import Cell, Choice, choose_lrs, group_cells
+from optlab.report.selection import Cell, Choice, choose_lrs, group_cells, stage
 from optlab.report.stats import MIN_SEEDS
 from optlab.report.sweep_record import SweepRecord, load_sweep_record
 from optlab.report.target import steps_per_epoch, target_time
+from optlab.report.tuning import BUDGET_FIGURE, budget_lines, importance_lines, searched, write_budget_figure
 
 REPORT_NAME = "report.md"
 DATASETS = {"cifar10": "CIFAR-10", "imagefolder": "image folder", "synthetic": "synthetic (generated) images"}
@@ -102,11 +103,45 @@ def setup_lines(record: SweepRecord) -> list[str]:
         f"- **Training**: {count_text(record.max_epochs, 'epoch')}, batch {p.get('batch_size')} per device (effective "
         f"{', '.join(effective)}), precision {p.get('precision')}, schedule {p.get('schedule')}, "
         f"optimizer arguments: {kwargs}{_training_extras(p)}.",
-        f"- **Grid**: optimizers {', '.join(record.optimizers)}; lrs {', '.join(map(lr_text, record.lrs))}; "
-        f"seeds {', '.join(map(str, record.seeds))}.",
+        *tuning_setup(record),
         f"- **Target**: {100 * record.target_acc:g}% val accuracy (time-to-target).",
         f"- **Devices**: {', '.join(devices)}.",
     ]
+
+
+def tuning_setup(record: SweepRecord) -> list[str]:
+    """The grid, or the search: its sampler, budget, tuning and confirmation seeds."""
+    config = record.config
+    search = config.get("search") or "grid"
+    tuned = sorted({run["seed"] for run in record.runs if stage(run) != "confirm"})
+    confirmed = sorted({run["seed"] for run in record.runs if stage(run) == "confirm"})
+    confirming = f"; confirmation seeds {', '.join(map(str, confirmed))}" if confirmed else ""
+    if search == "grid":
+        return [f"- **Grid**: optimizers {', '.join(record.optimizers)}; lrs {', '.join(map(lr_text, record.lrs))}; "
+                f"seeds {', '.join(map(str, tuned))}{confirming}."]
+    sampler = {"random": "random search", "qmc": "quasi-random search (scrambled Sobol)", "tpe": "TPE"}[search]
+    return [f"- **Search**: {sampler} (sampler seed {config.get('search_seed', 0)}), {config.get('trials')} trials "
+            f"for every optimizer (optimizers {', '.join(record.optimizers)}); each trial at tuning seed"
+            f"{'s' if len(tuned) > 1 else ''} {', '.join(map(str, tuned))}{confirming}. Spaces: README, "
+            "\"Search spaces\"" + (f"; overridden: {', '.join(config['search_space'])}"
+                                    if config.get("search_space") else "") + "."]
+
+
+def verdict_basis(choices: dict[str, Choice]) -> str:
+    """One line saying which runs every verdict below rests on."""
+    kinds = sorted({choice.judged_on for choice in choices.values() if choice.chosen is not None and choice.judged_on})
+    if not kinds:
+        return "- **Verdicts rest on**: nothing yet (no optimizer has runs that chose nothing)."
+    if kinds == ["confirmation runs"]:
+        return ("- **Verdicts rest on** the confirmation runs alone: each optimizer's configuration chosen on "
+                "validation of its tuning runs, re-run on seeds that chose nothing.")
+    if all(kind.startswith("held-out seeds") for kind in kinds):
+        return (f"- **Verdicts rest on** {kinds[0]}: the lrs were chosen on the sweep's other seeds (validation only), "
+                "so no verdict uses a seed that chose (with confirmation runs, --confirm-seeds, every seed of the "
+                "grid chooses).")
+    if kinds == ["every seed"]:
+        return "- **Verdicts rest on** every seed: each optimizer ran one lr, so nothing was chosen."
+    return f"- **Verdicts rest on**: {'; '.join(kinds)}."
 
 
 def completeness_lines(record: SweepRecord) -> list[str]:
@@ -119,7 +154,8 @@ def completeness_lines(record: SweepRecord) -> list[str]:
         lines.append(f"- Also included, from earlier invocations with the same protocol: {', '.join(record.extra)}.")
     if record.unreadable:
         lines.append(f"- **Unreadable result files, left out**: {', '.join(record.unreadable)}.")
-    counts = {len(cell.runs) for cells in group_cells(record.runs).values() for cell in cells}
+    counts = {len(cell.runs) for cells in group_cells([run for run in record.runs if stage(run) != "confirm"]).values()
+              for cell in cells}
     if len(counts) > 1:
         lines.append("- Not every optimizer × lr has the same number of seeds; the `seeds` columns say how many "
                      "each mean is over.")
@@ -150,8 +186,9 @@ def summary_row(record: SweepRecord, choice: Choice, epoch_steps: dict[int, int]
         return (choice.optimizer, f"none ({choice.reason})", *([DASH] * (len(SUMMARY_HEADER) - 2)))
     reached = target_time(cell.runs, record.max_epochs, epoch_steps) if record.has_validation else None
     val = pct_spread(cell.val) if record.has_validation else DASH
+    configuration = lr_text(cell.lr) + (f" (trial {cell.trial})" if cell.trial is not None else "")
     return (
-        choice.optimizer, lr_text(cell.lr), str(len(cell.runs)), val,
+        choice.optimizer, configuration, str(len(cell.runs)), val,
         pct_spread(cell.metric("test_acc")),
         num_spread(reached.steps) if reached else DASH,
         num_spread(reached.seconds, 1) if reached else DASH,
@@ -170,9 +207,10 @@ def summary_lines(record: SweepRecord, choices: dict[str, Choice]) -> list[str]:
     header = tuple(f"peak memory ({_peak_kind(record.runs)})" if h == "peak memory" else h for h in SUMMARY_HEADER)
     rows = [summary_row(record, choice, epoch_steps) for choice in choices.values()]
     if record.has_validation:
-        caption = ("Each optimizer at the lr with the best mean final val accuracy over seeds (the test set chooses "
-                   "nothing). Values are mean ± sample std over seeds; time to target counts a seed that missed as "
-                   "the full budget.")
+        caption = ("Each optimizer at the configuration with the best mean final val accuracy over the seeds that "
+                   "choose (the test set chooses nothing), measured on the runs that chose nothing (see Verdicts "
+                   "rest on, above). Values are mean ± sample std over those seeds; time to target counts a seed "
+                   "that missed as the full budget.")
     else:
         caption = ("No validation split: an optimizer run at one lr is shown at it; one run at several lrs has no "
                    "chosen lr (every lr is in the table further down). Values are mean ± sample std over seeds.")
@@ -186,7 +224,8 @@ def summary_lines(record: SweepRecord, choices: dict[str, Choice]) -> list[str]:
 def cell_row(record: SweepRecord, cell: Cell, chosen: bool, epoch_steps: dict[int, int]) -> tuple[str, ...]:
     reached = target_time(cell.runs, record.max_epochs, epoch_steps) if record.has_validation else None
     return (
-        cell.optimizer, lr_text(cell.lr), str(len(cell.runs)), pct_spread(cell.val) if record.has_validation else DASH,
+        cell.optimizer, lr_text(cell.lr) + (f" (trial {cell.trial})" if cell.trial is not None else ""),
+        str(len(cell.runs)), pct_spread(cell.val) if record.has_validation else DASH,
         pct_spread(cell.metric("best_val_acc")), pct_spread(cell.metric("test_acc")),
         num_spread(cell.metric("final_train_loss"), 3),
         f"{num_spread(reached.steps)} ({reached.reached}/{reached.runs})" if reached else DASH,
@@ -198,7 +237,7 @@ def cell_lines(record: SweepRecord, choices: dict[str, Choice]) -> list[str]:
     epoch_steps = steps_per_epoch(record.runs)
     header = ("optimizer", "lr", "seeds", "final val acc", "best val acc", "test acc", "final train loss",
               "steps to target (reached)", "diverged", "chosen")
-    rows = [cell_row(record, cell, cell is choice.chosen, epoch_steps)
+    rows = [cell_row(record, cell, cell is choice.selected, epoch_steps)
             for choice in choices.values() for cell in choice.cells]
     return markdown_table(header, rows)
 
@@ -319,13 +358,20 @@ def method_lines(record: SweepRecord) -> list[str]:
 def render_report(record: SweepRecord, choices: dict[str, Choice], claims: list[Claim],
                   figures: dict[str, Path]) -> str:
     name = record.config.get("name") or record.sweep_dir.name
-    lines = [f"# Optimizer comparison: {name}", "", "## Setup", "", *setup_lines(record), *completeness_lines(record),
-             "", "## Summary", "", *summary_lines(record, choices), "", "## Findings", ""]
+    lines = [f"# Optimizer comparison: {name}", "", "## Setup", "", *setup_lines(record), verdict_basis(choices),
+             *completeness_lines(record), "", "## Summary", "", *summary_lines(record, choices), ""]
+    if searched(record.runs):
+        lines += ["## The answer at every tuning budget", "", *budget_lines(choices), ""]
+        if BUDGET_FIGURE in figures:
+            lines += [f"![Expected best validation accuracy against the tuning budget]({BUDGET_FIGURE})", ""]
+        lines += ["## Which hyperparameters mattered", "", *importance_lines(choices, record.search_spaces), ""]
+    lines += ["## Findings", ""]
     lines += [f"- {sentence}" for sentence in findings(record, choices)]
     lines += ["", "## Pairwise comparison", "", *pairwise_lines(choices)]
     lines += ["", "## Claims", "", *claim_lines(claims), "", "## Figures", ""]
     for key, path in figures.items():
-        lines += [f"![{FIGURE_CAPTIONS[key]}]({path.name})", ""]
+        if key in FIGURE_CAPTIONS:
+            lines += [f"![{FIGURE_CAPTIONS[key]}]({path.name})", ""]
     lines += ["## Every optimizer × lr", "", *cell_lines(record, choices), "", "## Every run", "", *run_lines(record),
               "", "## How the numbers are computed", "", *method_lines(record), ""]
     return "\n".join(lines)
@@ -339,10 +385,12 @@ def write_report(sweep_dir: Path, reference: bool = False) -> Path:
     old: see atomic.remove_abandoned_partials) are removed first.
     """
     record = load_sweep_record(Path(sweep_dir))
-    remove_abandoned_partials(record.sweep_dir, [REPORT_NAME, *FIGURES.values()])
+    remove_abandoned_partials(record.sweep_dir, [REPORT_NAME, *FIGURES.values(), BUDGET_FIGURE])
     choices = choose_lrs(record.runs, record.optimizers)
     claims = judge_claims(record, choices)
     figures = write_figures(record, choices)
+    if searched(record.runs) and (budget := write_budget_figure(record.sweep_dir, choices)) is not None:
+        figures[BUDGET_FIGURE] = budget
     text = render_report(record, choices, claims, figures)
     if reference:
         from optlab.report.reference import reference_section

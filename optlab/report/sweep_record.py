@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from optlab.errors import OptlabError
+from optlab.report.plan import planned_run_ids
 from optlab.report.selection import has_validation
-from optlab.sweep.order import grid_order, run_id
 from optlab.sweep.result_files import read_result
 
 
@@ -22,6 +22,7 @@ class SweepRecord:
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
+    search_spaces: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # a search's, as sweep.json holds
 
     @property
     def max_epochs(self) -> int:
@@ -53,14 +54,6 @@ class SweepRecord:
 def _read(path: Path) -> Any:
     with path.open() as handle:
         return json.load(handle)
-
-
-def planned_run_ids(config: dict[str, Any]) -> list[str]:
-    """The grid sweep.json records (its latest invocation), in the sweep's own order."""
-    grids = config.get("optimizer_lrs") or {}  # optimizers with their own lr grid (--lrs auto, NAME=...)
-    optimizers = config.get("optimizers", [])
-    lr_grids = {name: grids.get(name, config.get("lrs", [])) for name in optimizers}
-    return [run_id(*cell) for cell in grid_order(optimizers, lr_grids, config.get("seeds", []))]
 
 
 def load_runs(sweep_dir: Path) -> tuple[list[dict], list[str]]:
@@ -99,7 +92,7 @@ def load_sweep_record(sweep_dir: Path) -> SweepRecord:
     runs, unreadable = load_runs(sweep_dir)
     if not runs:
         raise OptlabError(f"{sweep_dir} has no finished runs yet (no results/*.json, no runs in results.json)")
-    planned = planned_run_ids(config)
+    planned = planned_run_ids(config, runs)
     present = {run["run_id"] for run in runs}
     order = {name: index for index, name in enumerate(config.get("optimizers", []))}
     runs.sort(key=lambda r: (order.get(r["optimizer"], len(order)), r["optimizer"], r["lr"], r["seed"]))
@@ -107,4 +100,5 @@ def load_sweep_record(sweep_dir: Path) -> SweepRecord:
         sweep_dir=sweep_dir, protocol=protocol, config=config, runs=runs,
         missing=[run_id for run_id in planned if run_id not in present],
         extra=sorted(present - set(planned)), unreadable=unreadable,
+        search_spaces=recorded.get("search_spaces") or {},
     )

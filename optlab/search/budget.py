@@ -31,18 +31,27 @@ def expected_pick(scores: Sequence[float], budget: int, values: Sequence[float] 
     return sum(weight * values[index] for weight, index in zip(weights, order))
 
 
+def spread_of_pick(scores: Sequence[float], budget: int) -> float:
+    """The standard deviation of the best of `budget` trials over the random subsets (Dodge et al.'s band)."""
+    mean = expected_pick(scores, budget)
+    square = expected_pick(scores, budget, [score * score for score in scores])
+    return max(square - mean * mean, 0.0) ** 0.5
+
+
 @dataclass(frozen=True)
 class BudgetCurve:
-    """One optimizer's expected best validation score after 1, 2, ..., K trials."""
+    """One optimizer's expected best validation score after 1, 2, ..., K trials, with its spread."""
 
     optimizer: str
     trials: int
     expected_best: tuple[float, ...]  # index b-1: the expected best of b trials
+    spread: tuple[float, ...] = ()  # index b-1: the std of the best of b trials over the subsets of size b
 
 
 def budget_curve(optimizer: str, scores: Sequence[float]) -> BudgetCurve:
-    return BudgetCurve(optimizer, len(scores),
-                       tuple(expected_pick(scores, budget) for budget in range(1, len(scores) + 1)))
+    budgets = range(1, len(scores) + 1)
+    return BudgetCurve(optimizer, len(scores), tuple(expected_pick(scores, budget) for budget in budgets),
+                       tuple(spread_of_pick(scores, budget) for budget in budgets))
 
 
 def leaders(curves: Sequence[BudgetCurve]) -> list[tuple[int, str]]:

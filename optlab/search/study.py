@@ -159,10 +159,13 @@ class OptimizerStudy:
     def tell(self, number: int, score: float | None) -> None:
         """A trial's score (higher is better); None: it produced none (diverged before validating, failed)."""
         study = self._study(0)
-        if score is None or not math.isfinite(score):
-            study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
-        else:
-            study.tell(number, score, skip_if_finished=True)
+        try:
+            if score is None or not math.isfinite(score):
+                study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
+            else:
+                study.tell(number, score, skip_if_finished=True)
+        except optuna.exceptions.UpdateFinishedTrialError:  # another process told it between the check and now
+            pass
 
     def told(self) -> list[tuple[Trial, float | None]]:
         """Finished trials with their scores (None for failed ones), in trial order."""

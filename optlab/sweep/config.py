@@ -11,8 +11,9 @@ from optlab.errors import OptlabError
 from optlab.optimizers.registry import check_optimizer_args, optimizer_family
 from optlab.problems import DEFAULT_PROBLEM, get_problem
 from optlab.schedules import SCHEDULES, check_schedule
+from optlab.search.protocol import STAGES, check_seed_split, confirmation_seeds, tuning_seeds
 from optlab.sweep.grid import arguments_for, check_arguments, lr_choice, resolve_lr_grids
-from optlab.sweep.order import folder_name, grid_order, run_id
+from optlab.sweep.order import folder_name, grid_order, run_id, trial_run_id
 from optlab.sweep.run_claims import DEFAULT_STALE_AFTER
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop")
@@ -25,21 +26,35 @@ PROTOCOL_FIELDS = (
     "optimizer_kwargs", "schedule", "warmup_epochs", "batch_size", "max_epochs", "dataset_source",
     "val_size", "augment", "precision", "limit_train_batches", "target_acc", "max_loss",
     "synthetic_size", "channels_last", "fused", "problem", "l2", "val_every", "limit_eval_batches",
+    "search", "search_space", "search_seed", "tune_seeds",
 )
 # Protocol fields added later, with the value a folder recorded before them was run with: it stays resumable.
-PROTOCOL_DEFAULTS = {"problem": DEFAULT_PROBLEM, "l2": 0.0, "val_every": 1.0, "limit_eval_batches": None}
+PROTOCOL_DEFAULTS = {"problem": DEFAULT_PROBLEM, "l2": 0.0, "val_every": 1.0, "limit_eval_batches": None,
+                     "search": "grid", "search_space": [], "search_seed": 0, "tune_seeds": None}
+SEARCHES = ("grid", "random", "qmc", "tpe")  # grid: the lrs of --lrs; the others: an Optuna study per optimizer
 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One cell of the grid: one Trainer."""
+    """One Trainer: a cell of the grid, one seed of a search's trial, or a confirmation run of either."""
 
     optimizer: str
     lr: float
     seed: int
+    stage: str = "grid"  # grid, tune or confirm (see search/protocol.py)
+    trial: int | None = None  # the search trial whose configuration this run trains
+    # A trial's own optimizer arguments and sampled point, as (name, value) pairs; None: the sweep's arguments.
+    arguments: tuple[tuple[str, Any], ...] | None = None
+    point: tuple[tuple[str, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.stage not in STAGES:
+            raise ValueError(f"stage must be one of {STAGES}, got {self.stage!r}")
 
     @property
     def run_id(self) -> str:
+        if self.trial is not None:
+            return trial_run_id(self.optimizer, self.trial, self.seed)
         return run_id(self.optimizer, self.lr, self.seed)
 
 
@@ -96,6 +111,14 @@ class SweepConfig:
     report: bool = True
     progress: bool = True
     yes: bool = False  # start a grid above checks.MAX_RUNS_WITHOUT_YES runs
+    # Tuning: a grid over --lrs, or an Optuna study per optimizer with the same budget of trials for each.
+    search: str = "grid"
+    trials: int = 8
+    search_seed: int = 0  # the sampler's seed: the same seed proposes the same trials, on any machine
+    search_space: list[str] = field(default_factory=list)  # overrides, NAME.PARAM=LOW:HIGH[:log]
+    tune_seeds: list[int] | None = None  # a search's: None is the first of --seeds
+    confirm_seeds: list[int] | None = None  # None: a search's 3 fresh seeds; a grid's none (its report splits)
+    storage: str | None = None  # the studies' storage: None is a journal file in the sweep folder, or a DB URL
 
     def __post_init__(self) -> None:
         for key, value in get_problem(self.problem).defaults().items():
@@ -118,9 +141,29 @@ class SweepConfig:
         return optimizer_family(optimizer, self.families)
 
     def runs(self) -> list[RunSpec]:
-        """The whole grid in a fixed order (shards rely on it): optimizers interleaved, see grid_order."""
+        """The whole grid in a fixed order (shards rely on it): optimizers interleaved, see grid_order. A search
+        plans its runs as it goes (search/driver.py): it has no grid."""
+        if self.search != "grid":
+            return []
         grids = {name: self.lr_grid(name) for name in self.optimizers}
         return [RunSpec(*cell) for cell in grid_order(self.optimizers, grids, self.seeds)]
+
+    @property
+    def tuning_seeds(self) -> list[int]:
+        return tuning_seeds(self.search, self.seeds, self.tune_seeds)
+
+    @property
+    def confirmation_seeds(self) -> list[int]:
+        return confirmation_seeds(self.search, self.seeds, self.tune_seeds, self.confirm_seeds)
+
+    def search_spaces(self) -> dict[str, tuple]:
+        """Each optimizer's search space, with the --search-space overrides applied."""
+        from optlab.search.spaces import override, space_for
+
+        spaces = {name: space_for(name) for name in self.optimizers}
+        for text in self.search_space:
+            spaces = override(spaces, text)
+        return spaces
 
     def shard_runs(self) -> list[RunSpec]:
         """This shard's disjoint slice of the grid: every N-th run starting at K-1."""
@@ -135,8 +178,12 @@ class SweepConfig:
         """One clear error for the first bad setting; called before any file is touched."""
         check_fields(self)
         self._resolve_grid()
-        checks.grid_size(self.optimizers, {name: len(self.lr_grid(name)) for name in self.optimizers},
-                         len(self.seeds), self.max_epochs, self.yes)
+        self._check_search()
+        searching = self.search != "grid"
+        per_optimizer = (dict.fromkeys(self.optimizers, self.trials) if searching
+                         else {name: len(self.lr_grid(name)) for name in self.optimizers})
+        checks.grid_size(self.optimizers, per_optimizer, len(self.tuning_seeds), self.max_epochs, self.yes,
+                         len(self.optimizers) * len(self.confirmation_seeds), "trials" if searching else "lrs")
         check_schedule(self.schedule, self.warmup_epochs)
         _require(self.name not in (".", "..") and "/" not in self.name,
                  f"--name must be a plain folder name, got {self.name!r}")
@@ -151,6 +198,19 @@ class SweepConfig:
                      "--cuda-graphs trains one device per run; use it without --strategy and --num-nodes")
         if self.parallel != "auto" and self.parallel > 1 and self.strategy not in ("auto", "single_device"):
             raise OptlabError("--parallel runs whole Trainers side by side; use it without --strategy")
+
+    def _check_search(self) -> None:
+        check_seed_split(self.search, self.seeds, self.tune_seeds, self.confirm_seeds)
+        if self.search != "grid" or self.confirm_seeds:
+            _require(self.val_size != 0, "tuning chooses on validation, and --val-size 0 leaves none; drop --val-size "
+                                         "0, or use a grid without --confirm-seeds")
+        if self.search == "grid":
+            _require(not self.search_space, "--search-space needs --search random, qmc or tpe")
+            _require(self.storage is None, "--storage holds a search's studies; it needs --search random, qmc or tpe")
+            return
+        _require(self.shard == "1/1", "--shard slices a grid; a search spreads over processes by itself: start the "
+                                      "same command in several processes (or machines, with --storage)")
+        self.search_spaces()  # the overrides, checked
 
     def _resolve_grid(self) -> None:
         """lrs keywords to numbers, per-optimizer grids and arguments checked (resolved values are what sweep.json
@@ -201,6 +261,9 @@ FIELD_CHECKS: dict[str, Any] = {
     "cuda_graphs": checks.choice(CUDA_GRAPHS), "deterministic": _FLAG, "parallel": checks.count_or_auto,
     "concurrent_runs": checks.count, "shard": checks.text, "claim_timeout": checks.positive_number,
     "restart": _FLAG, "keep_checkpoints": _FLAG, "report": _FLAG, "progress": _FLAG, "yes": _FLAG,
+    "search": checks.choice(SEARCHES), "trials": checks.count, "search_seed": checks.seed,
+    "search_space": checks.list_of(checks.text, minimum=0), "tune_seeds": checks.optional(checks.list_of(checks.seed)),
+    "confirm_seeds": checks.optional(checks.list_of(checks.seed)), "storage": checks.optional(checks.text),
 }
 
 

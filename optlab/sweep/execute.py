@@ -17,6 +17,7 @@ from typing import Any
 from optlab.data import CIFAR10DataModule
 from optlab.errors import OptlabError
 from optlab.hardware import bf16_cpu_warning
+from optlab.report.plan import planned_run_ids
 from optlab.runner import checkpoint_path, make_datamodule, run_one
 from optlab.sweep import interrupts
 from optlab.sweep.concurrency import Plan, plan_parallel
@@ -28,6 +29,7 @@ from optlab.sweep.ranks import Ranks, say
 from optlab.sweep.result_files import is_damaged, kept_records, read_result, read_results, set_aside
 from optlab.sweep.results import read_json, write_json_atomic
 from optlab.sweep.run_claims import RunClaim, RunClaims
+from optlab.sweep.searching import grid_confirmations, run_search
 
 
 @dataclass
@@ -117,7 +119,11 @@ def claim_sweep_folder(config: SweepConfig) -> None:
         raise OptlabError(f"{sweep_dir} holds results but no sweep.json; use a new --name or --restart")
     check_writable(sweep_dir)
     RunClaims(sweep_dir, config.claim_timeout).check_writable()
-    write_json_atomic(manifest, {"protocol": config.protocol(), "config": dataclasses.asdict(config)})
+    manifest_record = {"protocol": config.protocol(), "config": dataclasses.asdict(config)}
+    if config.search != "grid":  # the report reads the ranges (importance, edges) without the registry
+        manifest_record["search_spaces"] = {name: [dataclasses.asdict(param) for param in space]
+                                            for name, space in config.search_spaces().items()}
+    write_json_atomic(manifest, manifest_record)
 
 
 def _recorded_protocol(manifest: Path) -> dict[str, Any]:
@@ -281,20 +287,33 @@ def run_sweep(config: SweepConfig) -> SweepResult:
     datamodule, ranks = prepare(config)
     _warn_slow_precision(config)
     prepared = time.perf_counter()
-    planned = config.shard_runs()
-    finished = ranks.broadcast({result["run_id"] for result in collect(config.sweep_dir)[0]})
-    todo = [spec for spec in planned if spec.run_id not in finished]
-    skipped = [spec.run_id for spec in planned if spec.run_id in finished]
-    for run_id in skipped:
-        say(f"skip {run_id}: already finished")
-    plan = plan_parallel(config.parallel, len(todo), config.accelerator, config.devices, config.strategy,
-                         config.num_nodes)
+    skipped: list[str] = []
+
+    def execute(planned: list[RunSpec]) -> tuple[dict[str, str], list[str]]:
+        """Train the planned runs that have no result yet: in turn, or side by side as --parallel plans."""
+        finished = ranks.broadcast({result["run_id"] for result in collect(config.sweep_dir)[0]})
+        todo = [spec for spec in planned if spec.run_id not in finished]
+        for spec in planned:
+            if spec.run_id in finished:
+                skipped.append(spec.run_id)
+                say(f"skip {spec.run_id}: already finished")
+        plan = plan_parallel(config.parallel, len(todo), config.accelerator, config.devices, config.strategy,
+                             config.num_nodes)
+        if plan.workers > 1 and len(todo) > 1:
+            return _run_parallel(config, todo, plan, datamodule=datamodule), []
+        return _run_in_turn(config, todo, datamodule, ranks)
+
     try:
         with long_lived_frozen():
-            if plan.workers > 1 and len(todo) > 1:
-                failed, elsewhere = _run_parallel(config, todo, plan, datamodule=datamodule), []
+            if config.search != "grid":
+                failed, elsewhere = run_search(config, execute, ranks)
             else:
-                failed, elsewhere = _run_in_turn(config, todo, datamodule, ranks)
+                failed, elsewhere = execute(config.shard_runs())
+                if config.confirmation_seeds:
+                    confirm = ranks.broadcast(grid_confirmations(config, collect(config.sweep_dir)[0])
+                                              if ranks.rank == 0 else None)
+                    more_failed, more_elsewhere = execute(confirm)
+                    failed, elsewhere = {**failed, **more_failed}, elsewhere + more_elsewhere
     except interrupts.SweepInterrupted as stopped:
         if ranks.rank == 0:
             with interrupts.deferred():  # what finished is written whole, even if another signal comes
@@ -302,7 +321,7 @@ def run_sweep(config: SweepConfig) -> SweepResult:
             stopped.finished, stopped.planned = len(results), len(results) + len(missing)
         raise
     ran = time.perf_counter()
-    results, missing = _write_results_file(config) if ranks.rank == 0 else collect(config.sweep_dir, config.runs())
+    results, missing = _write_results_file(config) if ranks.rank == 0 else (collect(config.sweep_dir)[0], [])
     phases = {"prepare": prepared - started, "runs": ran - prepared, "collect": time.perf_counter() - ran}
     return SweepResult(config.sweep_dir, results, missing, failed, skipped, elsewhere, phases)
 
@@ -376,7 +395,7 @@ def _write_results_file(config: SweepConfig) -> tuple[list[dict], list[str]]:
         results += kept
         results.sort(key=lambda result: result["run_id"])
         done = {result["run_id"] for result in results}
-        missing = [spec.run_id for spec in config.runs() if spec.run_id not in done]
+        missing = [run_id for run_id in planned_run_ids(dataclasses.asdict(config), results) if run_id not in done]
         write_json_atomic(summary, {"runs": results, "missing": missing})
         if _result_names(config.sweep_dir) == listed:
             return results, missing

@@ -31,13 +31,25 @@ EXPERIMENT_FILE = "events.out.tfevents.0.hparams-experiment"  # TensorBoard read
 
 
 def run_hparams(config: SweepConfig, spec: RunSpec) -> dict[str, Any]:
-    """A run's hyperparameters as the HParams tab shows them (plain str, float, int or bool values)."""
+    """A run's hyperparameters as the HParams tab shows them (plain str, float, int or bool values); a search
+    trial's run also its stage, trial number and every searched value."""
+    arguments = {**config.optimizer_arguments(spec.optimizer), **dict(spec.arguments or ())}
+    searched = {} if config.search == "grid" else {"stage": spec.stage, "trial": -1 if spec.trial is None else
+                                                   spec.trial, **dict(spec.point)}
     return {
         "optimizer": spec.optimizer, "family": config.family(spec.optimizer), "lr": spec.lr, "seed": spec.seed,
-        "optimizer_kwargs": json.dumps(config.optimizer_arguments(spec.optimizer), sort_keys=True),
+        **searched,
+        "optimizer_kwargs": json.dumps(arguments, sort_keys=True, default=list),
         "problem": config.problem, "batch_size": config.batch_size, "l2": config.l2, "schedule": config.schedule,
         "augment": config.augment, "precision": config.precision, "max_epochs": config.max_epochs,
     }
+
+
+def searched_names(config: SweepConfig) -> list[str]:
+    """Every hyperparameter a search samples, over all its optimizers' spaces."""
+    if config.search == "grid":
+        return []
+    return list(dict.fromkeys(param.name for space in config.search_spaces().values() for param in space))
 
 
 def _set(target, value: Any) -> None:
@@ -62,7 +74,11 @@ def experiment(config: SweepConfig) -> api_pb2.Experiment:
     """The sweep's grid as an HParams experiment: the comparison's axes and whatever else varies, no constants."""
     table = [run_hparams(config, spec) for spec in config.runs()]
     infos = []
-    for name in table[0] if table else AXES:
+    if config.search != "grid":  # the runs are not known before the search: its axes, every value to come
+        for name in ("optimizer", "family", "stage", "trial", "seed", *searched_names(config)):
+            kind = api_pb2.DATA_TYPE_STRING if name in ("optimizer", "family", "stage") else api_pb2.DATA_TYPE_FLOAT64
+            infos.append(api_pb2.HParamInfo(name=name, type=kind, differs=True))
+    for name in table[0] if table else AXES if config.search == "grid" else ():
         values = list(dict.fromkeys(row[name] for row in table))
         if name not in AXES and len(values) < 2:
             continue

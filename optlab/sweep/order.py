@@ -34,3 +34,8 @@ def grid_order(optimizers: Sequence[str], lr_grids: Mapping[str, Sequence[float]
                 grid = lr_grids[optimizer]
                 if position < len(grid):
                     yield optimizer, grid[position], seed
+
+
+def trial_run_id(optimizer: str, trial: int, seed: int) -> str:
+    """A search trial's run at one seed (a tuning or a confirmation seed): the trial number names its point."""
+    return f"{folder_name(optimizer)}_trial{trial}_seed{seed}"
