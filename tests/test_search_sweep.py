@@ -168,3 +168,27 @@ def test_two_workers_share_one_postgresql_study_and_train_each_trial_once(tmp_pa
     def confirmed(folder):
         return {(r["optimizer"], r["trial"], r["seed"]) for r in results(folder).values() if r["stage"] == "confirm"}
     assert confirmed(tmp_path / name) == confirmed(tmp_path / "alone") and len(confirmed(tmp_path / "alone")) == 6
+
+
+def test_the_hparams_tab_lists_every_trial_with_its_searched_values(searched):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.hparams import metadata
+
+    events = EventAccumulator(str(searched))
+    events.Reload()
+    experiment = metadata.parse_experiment_plugin_data(events.PluginTagToContent("hparams")["_hparams_/experiment"])
+    names = [info.name for info in experiment.hparam_infos]
+    assert names[:5] == ["optimizer", "family", "stage", "trial", "seed"]
+    assert {"lr", "weight_decay", "one_minus_beta1", "one_minus_beta2"} <= set(names)
+    sessions = {}
+    for folder in (searched / "adam").iterdir():
+        run = EventAccumulator(str(folder))
+        run.Reload()
+        start = metadata.parse_session_start_info_plugin_data(
+            run.PluginTagToContent("hparams")["_hparams_/session_start_info"])
+        sessions[start.group_name] = start.hparams
+    assert len(sessions) == 4 + 3  # every trial, and the best one's confirmation runs
+    trial = sessions["adam_trial2_seed0"]
+    recorded = results(searched)["adam_trial2_seed0"]["search_point"]
+    assert trial["trial"].number_value == 2 and trial["stage"].string_value == "tune"
+    assert trial["one_minus_beta2"].number_value == pytest.approx(recorded["one_minus_beta2"])
