@@ -138,6 +138,26 @@ def test_report_names_the_runs_a_merged_folder_still_lacks(grid, tmp_path):
     assert "adam_lr0.01_seed1" in report.split("**Missing**")[1].splitlines()[0]
 
 
+def test_report_script_on_an_unfinished_folder_names_the_planned_runs_without_a_result(grid, tmp_path, capsys):
+    merged = tmp_path / "unfinished"
+    merged.mkdir()
+    shutil.copy(grid / "sweep.json", merged)
+    shutil.copytree(grid / "results", merged / "results")
+    for run in ("sgd_lr0.001_seed1", "adam_lr0.01_seed1"):
+        (merged / "results" / f"{run}.json").unlink()
+    assert load_report_script().main([str(merged)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"report: {merged / 'report.md'}" and len(lines) == 2
+    assert lines[1].startswith("unfinished: 2 of 8 planned runs have no result yet: ")
+    named = lines[1].split("no result yet: ")[1].split(";")[0]
+    assert sorted(named.split(", ")) == ["adam_lr0.01_seed1", "sgd_lr0.001_seed1"]
+
+
+def test_report_script_on_a_finished_folder_prints_only_the_report(grid, capsys):
+    assert load_report_script().main([str(grid)]) == 0
+    assert capsys.readouterr().out == f"report: {grid / 'report.md'}\n"
+
+
 # Hand-made results: exact numbers, so each rule can be checked against what it must conclude.
 
 def fake_run(optimizer: str, lr: float, seed: int, val: float, test: float, *, reach_step: int | None = None,

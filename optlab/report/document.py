@@ -180,6 +180,19 @@ def completeness_lines(record: SweepRecord) -> list[str]:
     return lines
 
 
+def unfinished_line(record: SweepRecord, shown: int = 12) -> str | None:
+    """One console line naming the planned runs without a result (None when every one has one)."""
+    if not record.missing:
+        return None
+    planned = len(record.runs) - len(record.extra) + len(record.missing)
+    names = ", ".join(record.missing[:shown])
+    if len(record.missing) > shown:
+        names += f" and {len(record.missing) - shown} more (all in the report's Setup)"
+    verb = "has" if len(record.missing) == 1 else "have"
+    return (f"unfinished: {len(record.missing)} of {planned} planned runs {verb} no result yet: {names}; the "
+            "sweep's own command trains them (other shards, failed or not yet run)")
+
+
 def summary_row(record: SweepRecord, choice: Choice, epoch_steps: dict[int, int]) -> tuple[str, ...]:
     cell = choice.chosen
     if cell is None:
