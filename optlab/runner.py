@@ -41,7 +41,7 @@ class LightningBanner(logging.Filter):
     Warnings pass untouched. Worker processes of --parallel show none: the sweep process already did.
     """
 
-    HIDDEN = ("💡 Tip", "Loading `train_dataloader`", "`Trainer.fit` stopped")
+    HIDDEN = ("💡 Tip", "Loading `train_dataloader`", "`Trainer.fit` stopped", "`Trainer(")  # "… was configured so"
 
     def __init__(self) -> None:
         super().__init__()
