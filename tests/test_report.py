@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from matplotlib.image import imread
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -156,6 +157,23 @@ def test_report_script_on_an_unfinished_folder_names_the_planned_runs_without_a_
 def test_report_script_on_a_finished_folder_prints_only_the_report(grid, capsys):
     assert load_report_script().main([str(grid)]) == 0
     assert capsys.readouterr().out == f"report: {grid / 'report.md'}\n"
+
+
+def test_the_validation_size_used_is_in_each_runs_hparams_and_the_reports_setup(image_dir, tmp_path):
+    """An image folder's size is known only once it is read: 60 train images hold out the default tenth, 6."""
+    args = sweep_args(tmp_path, "folder", "--dataset", "imagefolder", "--data-dir", str(image_dir),
+                      "--optimizers", "sgd", "adam", "--max-epochs", "1")
+    assert main(args) == 0
+    for optimizer in ("sgd", "adam"):
+        hparams = yaml.safe_load((tmp_path / "folder" / optimizer / "lr0.001_seed0" / "hparams.yaml").read_text())
+        assert hparams["val_size"] == 6
+    report = write_report(tmp_path / "folder").read_text()
+    assert "validation split: 6 train images held out (the default);" in report
+    merged = tmp_path / "merged"  # results/ alone (copied from shards): no hparams.yaml says the number
+    merged.mkdir()
+    shutil.copy(tmp_path / "folder" / "sweep.json", merged)
+    shutil.copytree(tmp_path / "folder" / "results", merged / "results")
+    assert "validation split: the default hold-out" in write_report(merged).read_text()
 
 
 # Hand-made results: exact numbers, so each rule can be checked against what it must conclude.

@@ -9,6 +9,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from optlab.atomic import remove_abandoned_partials, write_text_atomic
 from optlab.report.claims import CONVERGENCE_RULE, Claim, judge_claims, run_peak_memory
 from optlab.report.findings import findings
@@ -31,6 +33,8 @@ from optlab.report.stats import MIN_SEEDS
 from optlab.report.sweep_record import SweepRecord, load_sweep_record
 from optlab.report.target import steps_per_epoch, target_time
 from optlab.report.tuning import BUDGET_FIGURE, budget_lines, importance_lines, searched, write_budget_figure
+from optlab.sweep.order import folder_name
+from optlab.sweep.order import lr_text as run_lr_text
 
 REPORT_NAME = "report.md"
 DATASETS = {"cifar10": "CIFAR-10", "imagefolder": "image folder", "synthetic": "synthetic (generated) images"}
@@ -60,14 +64,31 @@ def _peak_kind(runs: list[dict[str, Any]]) -> str:
     return names.get(kinds.pop(), "") if len(kinds) == 1 else "mixed kinds"
 
 
-def validation_text(protocol: dict[str, Any]) -> str:
+def recorded_val_size(record: SweepRecord) -> int | None:
+    """How many train images the runs held out, as the first run's hparams.yaml that says so records it (the
+    datamodule's resolved size); None for folders without those files (merged results/ only, or older runs)."""
+    for run in record.runs:
+        folder = record.sweep_dir / folder_name(run["optimizer"]) / f"lr{run_lr_text(run['lr'])}_seed{run['seed']}"
+        try:
+            size = yaml.safe_load((folder / "hparams.yaml").read_text()).get("val_size")
+        except (OSError, ValueError, yaml.YAMLError, AttributeError):
+            continue
+        if isinstance(size, int) and not isinstance(size, bool):
+            return size
+    return None
+
+
+def validation_text(protocol: dict[str, Any], held_out: int | None = None) -> str:
+    """The validation split as used: held_out is the number the runs recorded, when they did."""
     size = protocol.get("val_size")
-    if size == 0:
+    if size == 0 or (size is None and held_out == 0):
         return "none"
     if size is not None:
-        return f"{size} train images held out"
+        return f"{size:,} train images held out"
+    if held_out is not None:
+        return f"{held_out:,} train images held out (the default)"
     if protocol.get("dataset_source") == "synthetic" and protocol.get("synthetic_size"):
-        return f"{min(5000, protocol['synthetic_size'] // 10)} train images held out (the default tenth)"
+        return f"{min(5000, protocol['synthetic_size'] // 10):,} train images held out (the default tenth)"
     if protocol.get("dataset_source") == "cifar10":
         return "5,000 of the 50,000 train images held out (the default)"
     return "the default hold-out (5,000 train images, or a tenth of a smaller set)"
@@ -92,7 +113,7 @@ def setup_lines(record: SweepRecord) -> list[str]:
     source = DATASETS.get(p.get("dataset_source"), p.get("dataset_source") or "unknown data")
     if p.get("dataset_source") == "synthetic":
         source += f", {p.get('synthetic_size')} train images"
-    val = validation_text(p)
+    val = validation_text(p, recorded_val_size(record))
     effective = sorted({str(run.get("effective_batch_size")) for run in runs})
     devices = sorted({f"{run.get('accelerator')} ×{run.get('world_size')}" for run in runs})
     kwargs = ", ".join(f"{k}={v}" for k, v in (p.get("optimizer_kwargs") or {}).items()) or "registry defaults"
