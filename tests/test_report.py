@@ -266,6 +266,20 @@ def test_claims_supported_when_the_numbers_clearly_agree(tmp_path):
     assert claims["b"].verdict == INCONCLUSIVE and "momentum is not in this sweep" in claims["b"].missing
 
 
+def test_a_planned_optimizer_without_finished_runs_is_called_unfinished_not_absent(tmp_path):
+    runs = [fake_run(name, 1e-2, seed, val=0.7, test=0.6) for name in ("sgd", "momentum") for seed in (0, 1, 2)]
+    folder = write_sweep(tmp_path / "partial", runs)
+    manifest = json.loads((folder / "sweep.json").read_text())
+    manifest["config"]["optimizers"] = ["sgd", "adam", "momentum"]  # adam planned, none of its runs finished
+    (folder / "sweep.json").write_text(json.dumps(manifest))
+    claims = claims_of(folder)
+    assert "adam is unfinished (planned, no finished run yet)" in claims["a"].missing
+    assert "rmsprop is not in this sweep" in claims["a"].missing  # never planned: still absent
+    report = write_report(folder).read_text()
+    assert "adam is not in this sweep" not in report and "adam is unfinished" in report
+    assert "adam_lr0.01_seed0" in report.split("**Missing**")[1].splitlines()[0]
+
+
 def test_speed_is_compared_only_between_runs_made_with_the_same_kernels(tmp_path):
     runs = []
     for seed in (0, 1, 2):
