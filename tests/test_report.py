@@ -280,6 +280,34 @@ def test_a_planned_optimizer_without_finished_runs_is_called_unfinished_not_abse
     assert "adam_lr0.01_seed0" in report.split("**Missing**")[1].splitlines()[0]
 
 
+SINGULAR_AS_PLURAL = re.compile(r"(?<![\d.,/])1 (epochs|seeds|batches|runs|lrs|optimizers|steps|images|pairs)\b")
+
+
+def test_counts_of_one_read_in_the_singular_in_the_report_and_its_figures(tmp_path):
+    from optlab.report import plots
+    from optlab.report.reference import load_reference, reference_figure, sweep_sides
+
+    runs = [fake_run(name, 1e-2, 0, val=0.7, test=test) for name, test in (("sgd", 0.5), ("adam", 0.6))]
+    folder = write_sweep(tmp_path / "one", runs)
+    manifest = json.loads((folder / "sweep.json").read_text())
+    manifest["protocol"].update(max_epochs=1, limit_eval_batches=1, warmup_epochs=1)
+    (folder / "sweep.json").write_text(json.dumps(manifest))
+    report = write_report(folder).read_text()
+    assert not SINGULAR_AS_PLURAL.findall(report), SINGULAR_AS_PLURAL.findall(report)
+    assert "- **Training**: 1 epoch," in report and "accuracy on 1 batch each" in report
+    record = load_sweep_record(folder)
+    choices = choose_lrs(record.runs, record.optimizers)
+    styles = plots.choice_styles(choices)
+    figures = [build(record, choices, styles) for build in (plots.train_loss_figure, plots.val_acc_figure,
+                                                               plots.lr_sensitivity_figure, plots.curves_figure,
+                                                               plots.pairwise_figure)]
+    reference = load_reference("deepobs_3c3d")
+    figures.append(reference_figure(sweep_sides([record], reference), reference))
+    texts = [artist.get_text() for figure in figures for artist in figure.findobj(lambda a: hasattr(a, "get_text"))]
+    assert any("mean over 1 seed;" in text for text in texts) and "first 1 epoch" in texts
+    assert not [text for text in texts if SINGULAR_AS_PLURAL.search(text)]
+
+
 def test_speed_is_compared_only_between_runs_made_with_the_same_kernels(tmp_path):
     runs = []
     for seed in (0, 1, 2):

@@ -101,8 +101,9 @@ def _training_extras(protocol: dict[str, Any]) -> str:
     if protocol.get("limit_train_batches") is not None:
         extras.append(f"train batches per epoch limited to {protocol['limit_train_batches']:g}")
     if protocol.get("limit_eval_batches") is not None:
-        extras.append(f"validation, train-subset and test accuracy on {protocol['limit_eval_batches']} batches each "
-                      "(a quick look: not comparable with full evaluations)")
+        batches = count_text(protocol["limit_eval_batches"], "batch", "batches")
+        extras.append(f"validation, train-subset and test accuracy on {batches} each (a quick look: not comparable "
+                      "with full evaluations)")
     if protocol.get("channels_last"):
         extras.append("channels-last layout")
     return "".join(f"; {extra}" for extra in extras)

@@ -421,9 +421,9 @@ def pairwise_figure(record: SweepRecord, choices: dict[str, Choice], styles: dic
     ax.set_yticks(range(len(names)), labels, fontsize=fontsize)
     figure.colorbar(image, ax=ax, label="test acc, row minus column (pts)")
     seeds = sorted({row.pairs.n for row in rows})
+    over = f"{'/'.join(map(str, seeds)) or 0} seed{'' if seeds == [1] else 's'}"
     ax.set_title("Paired test-accuracy difference at each optimizer's chosen lr\n"
-                 f"mean over {'/'.join(map(str, seeds)) or 0} seeds; * = 95% interval excludes 0 (Holm over all "
-                 "pairs)", fontsize=9)
+                 f"mean over {over}; * = 95% interval excludes 0 (Holm over all pairs)", fontsize=9)
     return figure
 
 
