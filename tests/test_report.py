@@ -291,11 +291,12 @@ def test_counts_of_one_read_in_the_singular_in_the_report_and_its_figures(tmp_pa
     runs = [fake_run(name, 1e-2, 0, val=0.7, test=test) for name, test in (("sgd", 0.5), ("adam", 0.6))]
     folder = write_sweep(tmp_path / "one", runs)
     manifest = json.loads((folder / "sweep.json").read_text())
-    manifest["protocol"].update(max_epochs=1, limit_eval_batches=1, warmup_epochs=1)
+    manifest["protocol"].update(max_epochs=1, limit_eval_batches=1, warmup_epochs=1, synthetic_size=2000)
     (folder / "sweep.json").write_text(json.dumps(manifest))
     report = write_report(folder).read_text()
     assert not SINGULAR_AS_PLURAL.findall(report), SINGULAR_AS_PLURAL.findall(report)
     assert "- **Training**: 1 epoch," in report and "accuracy on 1 batch each" in report
+    assert "2,000 train images; validation split: 200 train images held out (the default tenth)" in report
     record = load_sweep_record(folder)
     choices = choose_lrs(record.runs, record.optimizers)
     styles = plots.choice_styles(choices)

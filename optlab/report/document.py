@@ -113,7 +113,7 @@ def setup_lines(record: SweepRecord) -> list[str]:
     p, runs = record.protocol, record.runs
     source = DATASETS.get(p.get("dataset_source"), p.get("dataset_source") or "unknown data")
     if p.get("dataset_source") == "synthetic":
-        source += f", {p.get('synthetic_size')} train images"
+        source += f", {p.get('synthetic_size') or 0:,} train images"
     val = validation_text(p, recorded_val_size(record))
     effective = sorted({str(run.get("effective_batch_size")) for run in runs})
     devices = sorted({f"{run.get('accelerator')} ×{run.get('world_size')}" for run in runs})
