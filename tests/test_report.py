@@ -177,6 +177,17 @@ def test_the_validation_size_used_is_in_each_runs_hparams_and_the_reports_setup(
     assert "validation split: the default hold-out" in write_report(merged).read_text()
 
 
+def test_the_validation_size_is_read_from_a_search_trials_folder_too(tmp_path):
+    from optlab.report.document import recorded_val_size
+
+    run = {**fake_run("sgd", 0.0123, 0, val=0.6, test=0.6), "trial": 2}
+    folder = write_sweep(tmp_path / "searched", [run])
+    (folder / "sgd" / "trial2_seed0").mkdir(parents=True)
+    (folder / "sgd" / "trial2_seed0" / "hparams.yaml").write_text("optimizer: sgd\nval_size: 17\n")
+    assert recorded_val_size(load_sweep_record(folder)) == 17
+    assert "validation split: 17 train images held out (the default)" in write_report(folder).read_text()
+
+
 # Hand-made results: exact numbers, so each rule can be checked against what it must conclude.
 
 def fake_run(optimizer: str, lr: float, seed: int, val: float, test: float, *, reach_step: int | None = None,

@@ -68,7 +68,10 @@ def recorded_val_size(record: SweepRecord) -> int | None:
     """How many train images the runs held out, as the first run's hparams.yaml that says so records it (the
     datamodule's resolved size); None for folders without those files (merged results/ only, or older runs)."""
     for run in record.runs:
-        folder = record.sweep_dir / folder_name(run["optimizer"]) / f"lr{run_lr_text(run['lr'])}_seed{run['seed']}"
+        # The run's folder as the runner names it: lr<lr>_seed<seed> for a grid cell, trial<n>_seed<seed> for a
+        # search trial.
+        configuration = f"trial{run['trial']}" if run.get("trial") is not None else f"lr{run_lr_text(run['lr'])}"
+        folder = record.sweep_dir / folder_name(run["optimizer"]) / f"{configuration}_seed{run['seed']}"
         try:
             size = yaml.safe_load((folder / "hparams.yaml").read_text()).get("val_size")
         except (OSError, ValueError, yaml.YAMLError, AttributeError):
