@@ -170,6 +170,10 @@ def devices(value: Any, where: str = "--devices") -> Any:
     _fail(where, "a count, a list like 0,1, or auto", value)
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
 def grid_size(optimizers: list[str], lr_counts: dict[str, int], seeds: int, epochs: int, yes: bool,
               confirmations: int = 0, unit: str = "lrs") -> None:
     """A grid above MAX_RUNS_WITHOUT_YES runs stops here, with its size and cost, unless --yes confirms it.
@@ -181,8 +185,9 @@ def grid_size(optimizers: list[str], lr_counts: dict[str, int], seeds: int, epoc
     if runs <= MAX_RUNS_WITHOUT_YES or yes:
         return
     counts = sorted(set(lr_counts.values()))
-    lrs = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
-    confirming = f" + {confirmations:,} confirmation runs" if confirmations else ""
-    raise OptlabError(f"{runs:,} runs ({len(optimizers)} optimizers × {lrs} {unit} × {seeds} seeds{confirming}), "
+    each = _plural(counts[0], unit.removesuffix("s")) if len(counts) == 1 else f"{counts[0]}-{counts[-1]} {unit}"
+    confirming = f" + {_plural(confirmations, 'confirmation run')}" if confirmations else ""
+    raise OptlabError(f"{runs:,} runs ({_plural(len(optimizers), 'optimizer')} × {each} × {_plural(seeds, 'seed')}"
+                      f"{confirming}), "
                       f"{runs * epochs:,} epochs of training in all; a grid above {MAX_RUNS_WITHOUT_YES:,} runs "
                       "needs --yes (or yes: true in the sweep file) to start")

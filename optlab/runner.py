@@ -41,7 +41,7 @@ class LightningBanner(logging.Filter):
     Warnings pass untouched. Worker processes of --parallel show none: the sweep process already did.
     """
 
-    HIDDEN = ("💡 Tip", "Loading `train_dataloader`", "`Trainer.fit` stopped")
+    HIDDEN = ("💡 Tip", "Loading `train_dataloader`", "`Trainer.fit` stopped", "`Trainer(")  # "… was configured so"
 
     def __init__(self) -> None:
         super().__init__()
@@ -269,7 +269,7 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
     result["images_per_second"] = result["train_images"] / result["train_seconds"] if result["train_seconds"] else None
     result["seconds_per_epoch"] = result["train_seconds"] / max(result["epochs_run"], 1)
     result["generalization_gap"] = final_train_acc - result["test_acc"]
-    log_hparams(trainer.logger, config, spec, result)
+    log_hparams(trainer.logger, config, spec, result, val_size)
     if not config.keep_checkpoints:
         shutil.rmtree(last.parent, ignore_errors=True)
     result["phase_seconds"] = {
@@ -322,7 +322,7 @@ FINAL_SCALARS = {"test/generalization_gap": "generalization_gap", "train/images_
                  "train/diverged": "diverged"}
 
 
-def log_hparams(logger: TensorBoardLogger, config: SweepConfig, spec: RunSpec, result: dict) -> None:
+def log_hparams(logger: TensorBoardLogger, config: SweepConfig, spec: RunSpec, result: dict, val_size: int) -> None:
     """The run's HParams session (its settings, under its run id) beside its final numbers (no hp_metric)."""
     final = {tag: float(result[key]) for tag, key in FINAL_SCALARS.items() if result.get(key) is not None}
     logger.log_metrics(final, result["steps"])
@@ -332,7 +332,7 @@ def log_hparams(logger: TensorBoardLogger, config: SweepConfig, spec: RunSpec, r
     for summary in session_summaries(hparams, spec.run_id):
         writer.add_summary(summary)
     logger.finalize("success")
-    write_run_hparams(Path(logger.log_dir) / "hparams.yaml", config, spec, result)
+    write_run_hparams(Path(logger.log_dir) / "hparams.yaml", config, spec, result, val_size)
 
 
 def _plain(value: Any) -> Any:
@@ -344,7 +344,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def write_run_hparams(path: Path, config: SweepConfig, spec: RunSpec, result: dict) -> None:
+def write_run_hparams(path: Path, config: SweepConfig, spec: RunSpec, result: dict, val_size: int) -> None:
     """The run's hyperparameters, replacing the empty file Lightning writes before any are logged."""
     hparams = {
         "optimizer": spec.optimizer, "family": result["family"], "lr": spec.lr, "seed": spec.seed,
@@ -352,7 +352,7 @@ def write_run_hparams(path: Path, config: SweepConfig, spec: RunSpec, result: di
         "optimizer_kwargs": result["optimizer_kwargs"], "schedule": config.schedule,
         "warmup_epochs": config.warmup_epochs, "max_epochs": config.max_epochs, "batch_size": config.batch_size,
         "effective_batch_size": result["effective_batch_size"], "dataset": config.dataset_source,
-        "val_size": config.val_size, "augment": config.augment, "precision": result["precision"],
+        "val_size": val_size, "augment": config.augment, "precision": result["precision"],
         "limit_train_batches": config.limit_train_batches, "limit_eval_batches": config.limit_eval_batches,
         "max_loss": config.max_loss,
     }

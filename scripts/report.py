@@ -13,7 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from optlab.errors import OptlabError  # noqa: E402
 from optlab.report.cross_problem import find_problem_folders, write_cross_problem_summary  # noqa: E402
-from optlab.report.document import write_report  # noqa: E402
+from optlab.report.document import REPORT_NAME, unfinished_line, write_report  # noqa: E402
+from optlab.report.sweep_record import load_sweep_record  # noqa: E402
 
 
 def make_reports(folders: list[Path], reference: bool, compare_reference: Path | None) -> list[Path]:
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for path in written:
         print(f"report: {path}")
+        unfinished = unfinished_line(load_sweep_record(path.parent)) if path.name == REPORT_NAME else None
+        if unfinished:
+            print(unfinished)
     return 0
 
 

@@ -57,6 +57,27 @@ def test_image_folder_is_decoded_once_then_served_from_cache(image_dir, monkeypa
     assert len(loaded(image_dir).load_arrays().train_labels) == 60
 
 
+def test_building_the_image_folder_cache_prints_one_line_with_its_progress(image_dir, monkeypatch, capsys):
+    monkeypatch.setattr("optlab.data.image_folder.DECODE_CHUNK", 8)  # 72 images in chunks: several steps of progress
+    loaded(image_dir)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.endswith("\n") and "\r" not in out
+    assert out.startswith(f"image folder {image_dir}: decoding 72 images")
+    assert " 10% 20% 30% 40% 50% 60% 70% 80% 90% 100% (" in out
+    assert f"cached as {image_dir / '.optlab-cache.pt'})" in out
+    loaded(image_dir)  # served from the cache: nothing to say
+    assert capsys.readouterr().out == ""
+
+
+def test_a_decoding_error_ends_the_progress_line_before_the_error(image_dir, monkeypatch, capsys):
+    bad = next((image_dir / "test").rglob("*.png"))
+    bad.write_bytes(b"not an image")
+    with pytest.raises(OptlabError, match="is not a readable image"):
+        loaded(image_dir)
+    out = capsys.readouterr().out
+    assert out.startswith("image folder") and out.endswith("\n") and "cached as" not in out
+
+
 def test_batches_equal_the_seeds_per_image_totensor_normalize(pickled_dir, tiny_arrays):
     datamodule = loaded(pickled_dir, val_size=0)
     images, labels = datamodule.test_dataloader().dataset.__getitems__(list(range(12)))

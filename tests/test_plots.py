@@ -1,5 +1,6 @@
 """Figure styles that hold a full comparison: distinct, stable and by family."""
 
+import itertools
 import random
 
 import pytest
@@ -45,3 +46,13 @@ def test_families_share_a_hue_and_plain_sgd_and_adadelta_differ():
     # Blues: blue is the strongest channel of every SGD-family colour.
     assert all(color[2] > max(color[0], color[1]) for color in blue)
     assert set(REGISTRY_FAMILIES.values()) <= set(FAMILY_COLORMAPS)
+
+
+def test_registry_optimizers_that_share_a_line_style_differ_visibly_in_colour():
+    """Neighbours in a family (adam, adamax, adamw) must not be a sixth of one hue apart on the same line style."""
+    styles = optimizer_styles(REGISTRY_FAMILIES)
+    for (a, style_a), (b, style_b) in itertools.combinations(styles.items(), 2):
+        if style_a.linestyle == style_b.linestyle:
+            distance = sum((x - y) ** 2 for x, y in zip(style_a.color[:3], style_b.color[:3])) ** 0.5
+            assert distance > 0.17, (a, b, distance)
+    assert len({styles[name].linestyle for name in ("adam", "adamax", "adamw")}) >= 2

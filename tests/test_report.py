@@ -3,6 +3,7 @@
 import importlib.util
 import itertools
 import json
+import math
 import re
 import shutil
 import statistics
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from matplotlib.image import imread
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -138,6 +140,54 @@ def test_report_names_the_runs_a_merged_folder_still_lacks(grid, tmp_path):
     assert "adam_lr0.01_seed1" in report.split("**Missing**")[1].splitlines()[0]
 
 
+def test_report_script_on_an_unfinished_folder_names_the_planned_runs_without_a_result(grid, tmp_path, capsys):
+    merged = tmp_path / "unfinished"
+    merged.mkdir()
+    shutil.copy(grid / "sweep.json", merged)
+    shutil.copytree(grid / "results", merged / "results")
+    for run in ("sgd_lr0.001_seed1", "adam_lr0.01_seed1"):
+        (merged / "results" / f"{run}.json").unlink()
+    assert load_report_script().main([str(merged)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"report: {merged / 'report.md'}" and len(lines) == 2
+    assert lines[1].startswith("unfinished: 2 of 8 planned runs have no result yet: ")
+    named = lines[1].split("no result yet: ")[1].split(";")[0]
+    assert sorted(named.split(", ")) == ["adam_lr0.01_seed1", "sgd_lr0.001_seed1"]
+
+
+def test_report_script_on_a_finished_folder_prints_only_the_report(grid, capsys):
+    assert load_report_script().main([str(grid)]) == 0
+    assert capsys.readouterr().out == f"report: {grid / 'report.md'}\n"
+
+
+def test_the_validation_size_used_is_in_each_runs_hparams_and_the_reports_setup(image_dir, tmp_path):
+    """An image folder's size is known only once it is read: 60 train images hold out the default tenth, 6."""
+    args = sweep_args(tmp_path, "folder", "--dataset", "imagefolder", "--data-dir", str(image_dir),
+                      "--optimizers", "sgd", "adam", "--max-epochs", "1")
+    assert main(args) == 0
+    for optimizer in ("sgd", "adam"):
+        hparams = yaml.safe_load((tmp_path / "folder" / optimizer / "lr0.001_seed0" / "hparams.yaml").read_text())
+        assert hparams["val_size"] == 6
+    report = write_report(tmp_path / "folder").read_text()
+    assert "validation split: 6 train images held out (the default);" in report
+    merged = tmp_path / "merged"  # results/ alone (copied from shards): no hparams.yaml says the number
+    merged.mkdir()
+    shutil.copy(tmp_path / "folder" / "sweep.json", merged)
+    shutil.copytree(tmp_path / "folder" / "results", merged / "results")
+    assert "validation split: the default hold-out" in write_report(merged).read_text()
+
+
+def test_the_validation_size_is_read_from_a_search_trials_folder_too(tmp_path):
+    from optlab.report.document import recorded_val_size
+
+    run = {**fake_run("sgd", 0.0123, 0, val=0.6, test=0.6), "trial": 2}
+    folder = write_sweep(tmp_path / "searched", [run])
+    (folder / "sgd" / "trial2_seed0").mkdir(parents=True)
+    (folder / "sgd" / "trial2_seed0" / "hparams.yaml").write_text("optimizer: sgd\nval_size: 17\n")
+    assert recorded_val_size(load_sweep_record(folder)) == 17
+    assert "validation split: 17 train images held out (the default)" in write_report(folder).read_text()
+
+
 # Hand-made results: exact numbers, so each rule can be checked against what it must conclude.
 
 def fake_run(optimizer: str, lr: float, seed: int, val: float, test: float, *, reach_step: int | None = None,
@@ -226,6 +276,49 @@ def test_claims_supported_when_the_numbers_clearly_agree(tmp_path):
     assert claims["d1"].verdict == SUPPORTED and claims["d2"].verdict == SUPPORTED
     assert claims["e"].verdict == SUPPORTED
     assert claims["b"].verdict == INCONCLUSIVE and "momentum is not in this sweep" in claims["b"].missing
+
+
+def test_a_planned_optimizer_without_finished_runs_is_called_unfinished_not_absent(tmp_path):
+    runs = [fake_run(name, 1e-2, seed, val=0.7, test=0.6) for name in ("sgd", "momentum") for seed in (0, 1, 2)]
+    folder = write_sweep(tmp_path / "partial", runs)
+    manifest = json.loads((folder / "sweep.json").read_text())
+    manifest["config"]["optimizers"] = ["sgd", "adam", "momentum"]  # adam planned, none of its runs finished
+    (folder / "sweep.json").write_text(json.dumps(manifest))
+    claims = claims_of(folder)
+    assert "adam is unfinished (planned, no finished run yet)" in claims["a"].missing
+    assert "rmsprop is not in this sweep" in claims["a"].missing  # never planned: still absent
+    report = write_report(folder).read_text()
+    assert "adam is not in this sweep" not in report and "adam is unfinished" in report
+    assert "adam_lr0.01_seed0" in report.split("**Missing**")[1].splitlines()[0]
+
+
+SINGULAR_AS_PLURAL = re.compile(r"(?<![\d.,/])1 (epochs|seeds|batches|runs|lrs|optimizers|steps|images|pairs)\b")
+
+
+def test_counts_of_one_read_in_the_singular_in_the_report_and_its_figures(tmp_path):
+    from optlab.report import plots
+    from optlab.report.reference import load_reference, reference_figure, sweep_sides
+
+    runs = [fake_run(name, 1e-2, 0, val=0.7, test=test) for name, test in (("sgd", 0.5), ("adam", 0.6))]
+    folder = write_sweep(tmp_path / "one", runs)
+    manifest = json.loads((folder / "sweep.json").read_text())
+    manifest["protocol"].update(max_epochs=1, limit_eval_batches=1, warmup_epochs=1, synthetic_size=2000)
+    (folder / "sweep.json").write_text(json.dumps(manifest))
+    report = write_report(folder).read_text()
+    assert not SINGULAR_AS_PLURAL.findall(report), SINGULAR_AS_PLURAL.findall(report)
+    assert "- **Training**: 1 epoch," in report and "accuracy on 1 batch each" in report
+    assert "2,000 train images; validation split: 200 train images held out (the default tenth)" in report
+    record = load_sweep_record(folder)
+    choices = choose_lrs(record.runs, record.optimizers)
+    styles = plots.choice_styles(choices)
+    figures = [build(record, choices, styles) for build in (plots.train_loss_figure, plots.val_acc_figure,
+                                                               plots.lr_sensitivity_figure, plots.curves_figure,
+                                                               plots.pairwise_figure)]
+    reference = load_reference("deepobs_3c3d")
+    figures.append(reference_figure(sweep_sides([record], reference), reference))
+    texts = [artist.get_text() for figure in figures for artist in figure.findobj(lambda a: hasattr(a, "get_text"))]
+    assert any("mean over 1 seed;" in text for text in texts) and "first 1 epoch" in texts
+    assert not [text for text in texts if SINGULAR_AS_PLURAL.search(text)]
 
 
 def test_speed_is_compared_only_between_runs_made_with_the_same_kernels(tmp_path):
@@ -381,8 +474,164 @@ def test_one_seed_pairwise_is_one_line_and_figures_hold_nineteen_optimizers(tmp_
     section = report.split("## Pairwise comparison\n", 1)[1].split("\n## ", 1)[0]
     assert "|" not in section  # no table of 171 rows that all say the same
     assert "171 of 171 pairs inconclusive: each needs at least 3 paired seeds (this sweep has 1)." in section
-    for name in FIGURES.values():
-        assert (tmp_path / "wide" / name).read_bytes()[:8] == PNG_SIGNATURE
+    for key, name in FIGURES.items():
+        if key == "lr_sensitivity":  # one lr each: nothing to show
+            assert not (tmp_path / "wide" / name).exists() and name not in report
+        else:
+            assert (tmp_path / "wide" / name).read_bytes()[:8] == PNG_SIGNATURE and f"]({name})" in report
+
+
+def test_the_lr_sensitivity_figure_is_drawn_only_where_an_optimizer_ran_two_lrs(tmp_path):
+    one = [fake_run(name, 1e-2, 0, val=0.6, test=0.6) for name in ("sgd", "adam")]
+    folder = write_sweep(tmp_path / "one_lr", one)
+    (folder / FIGURES["lr_sensitivity"]).write_bytes(PNG_SIGNATURE)  # left by a report of an earlier grid
+    report = write_report(folder).read_text()
+    assert not (folder / FIGURES["lr_sensitivity"]).exists() and "Learning-rate sensitivity" not in report
+    two = [*one, fake_run("adam", 1e-3, 0, val=0.7, test=0.7)]
+    report = write_report(write_sweep(tmp_path / "two_lrs", two)).read_text()
+    assert f"]({FIGURES['lr_sensitivity']})" in report
+    assert (tmp_path / "two_lrs" / FIGURES["lr_sensitivity"]).read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_the_curves_figure_marks_where_a_diverged_run_blew_up(tmp_path):
+    from optlab.report import plots
+
+    calm = fake_run("adam", 1e-2, 0, val=0.6, test=0.6)
+    blown = fake_run("sgd", 1e-2, 0, val=0.6, test=0.1)
+    blown.update(status="diverged", diverged=True, diverged_step=15)  # halfway through epoch 2 of 10 steps each
+    for record in blown["epochs"][1:]:
+        record.update(train_loss=None, val_loss=None)
+    record = load_sweep_record(write_sweep(tmp_path / "blown", [calm, blown]))
+    choices = choose_lrs(record.runs, record.optimizers)
+    styles = plots.choice_styles(choices)
+    figure = plots.curves_figure(record, choices, styles)
+    train_loss = next(ax for ax in figure.axes if ax.get_ylabel().startswith("training loss"))
+    crosses = [line for line in train_loss.get_lines() if line.get_marker() == "x"]
+    assert len(crosses) == 1 and crosses[0].get_color() == styles["sgd"].color
+    assert list(crosses[0].get_xdata()) == [1.5] and list(crosses[0].get_ydata()) == [train_loss.get_ylim()[1]]
+    assert any(text.get_text().startswith("diverged here") for legend in figure.legends for text in legend.texts)
+    calm_only = load_sweep_record(write_sweep(tmp_path / "calm", [calm]))
+    calm_choices = choose_lrs(calm_only.runs, calm_only.optimizers)
+    quiet = plots.curves_figure(calm_only, calm_choices, plots.choice_styles(calm_choices))
+    assert not [line for ax in quiet.axes for line in ax.get_lines() if line.get_marker() == "x"]
+
+
+def figures_of(folder: Path) -> dict:
+    from optlab.report import plots
+
+    record = load_sweep_record(folder)
+    choices = choose_lrs(record.runs, record.optimizers)
+    styles = plots.choice_styles(choices)
+    return {"record": record, "styles": styles, "train_loss": plots.train_loss_figure(record, choices, styles),
+            "val_acc": plots.val_acc_figure(record, choices, styles),
+            "curves": plots.curves_figure(record, choices, styles),
+            "pairwise": plots.pairwise_figure(record, choices, styles)}
+
+
+def test_a_one_epoch_one_seed_look_reads_plainly_in_its_figures(tmp_path):
+    runs = [fake_run(name, 1e-2, seed, val=0.9, test=0.8) for name in ("adam", "adamw") for seed in (0, 1, 2)]
+    stuck = fake_run("sgd", 1e-2, 0, val=0.1, test=0.1)  # still at its starting loss after one epoch
+    for run in [*runs, stuck]:
+        run["epochs"] = run["epochs"][:1]
+        run["epochs"][0].update(train_loss=0.2, val_loss=0.1)
+        run["train_loss_curve"] = [[s, 2.3 * 0.9 ** s] for s in range(1, 11)]
+    stuck["epochs"][0].update(train_loss=2.3, val_loss=2.3)
+    stuck["train_loss_curve"] = [[s, 2.3] for s in range(1, 11)]
+    folder = write_sweep(tmp_path / "look", [*runs, stuck])
+    manifest = json.loads((folder / "sweep.json").read_text())
+    manifest["protocol"]["max_epochs"] = 1
+    (folder / "sweep.json").write_text(json.dumps(manifest))
+    figures = figures_of(folder)
+    for key in ("val_acc", "curves"):  # whole epochs: one tick at 1, not 0.8, 0.9, ...
+        assert all(list(ax.get_xticks()) == [1.0] for ax in figures[key].axes if ax.get_xlabel() == "epoch")
+    val_loss = next(ax for ax in figures["curves"].axes if ax.get_ylabel() == "val loss")
+    assert val_loss.get_ylim()[1] >= 2.3  # the stuck optimizer stays on the axis: it did not blow up
+    assert not [line for line in val_loss.get_lines() if line.get_marker() == "^"]
+    pairwise_cells = [text.get_text() for text in figures["pairwise"].axes[0].texts]
+    assert "+0.0" in pairwise_cells and "-0.0" not in pairwise_cells  # adam and adamw tie in every seed
+
+
+def test_legends_say_seeds_only_where_curves_differ_and_titles_say_them_once(tmp_path):
+    one = [fake_run(name, 1e-2, 0, val=0.7, test=0.6) for name in ("sgd", "adam")]
+    figure = figures_of(write_sweep(tmp_path / "one", one))["train_loss"]
+    labels = [text.get_text() for legend in figure.legends for text in legend.texts]
+    assert "sgd lr=0.01" in labels and not [label for label in labels if "seed" in label]
+    assert "one seed each" in figure.axes[0].get_title()
+    mixed = [*one, fake_run("adam", 1e-2, 1, val=0.7, test=0.6)]
+    figure = figures_of(write_sweep(tmp_path / "mixed", mixed))["train_loss"]
+    labels = [text.get_text() for legend in figure.legends for text in legend.texts]
+    assert "sgd lr=0.01 (1 seed)" in labels and "adam lr=0.01 (2 seeds)" in labels
+
+
+def test_a_log_loss_axis_under_three_decades_labels_more_than_one_tick(tmp_path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    runs = [fake_run(name, 1e-2, 0, val=0.7, test=0.6) for name in ("sgd", "adam")]
+    runs[1]["train_loss_curve"] = [[s, 2.3 * 0.85 ** s] for s in range(1, 31)]  # 2.3 down to 0.02
+    figure = figures_of(write_sweep(tmp_path / "log", runs))["train_loss"]
+    FigureCanvasAgg(figure).draw()
+    ax = figure.axes[0]
+    low, high = ax.get_ylim()
+    shown = [label.get_text() for label in ax.get_yticklabels()
+             if label.get_text() and low <= label.get_position()[1] <= high]
+    assert ax.get_yscale() == "log" and len(shown) >= 4, shown
+
+
+def test_a_curve_whose_runs_all_diverged_gets_its_cross_not_an_off_axis_triangle(tmp_path):
+    calm = fake_run("adam", 1e-2, 0, val=0.6, test=0.6)
+    blown = fake_run("sgd", 1e-2, 0, val=0.1, test=0.1)
+    blown.update(status="diverged", diverged=True, diverged_step=5)
+    blown["train_loss_curve"] = [[1, 2.3], [2, 40.0], [3, 900.0], [4, 8e5]]
+    figure = figures_of(write_sweep(tmp_path / "blown", [calm, blown]))["train_loss"]
+    markers = [line.get_marker() for line in figure.axes[0].get_lines()]
+    assert "x" in markers and "^" not in markers
+
+
+def overlapping(texts: list) -> list[tuple[str, str]]:
+    """Pairs of unrotated texts whose drawn boxes overlap."""
+    boxes = [(text.get_text(), text.get_window_extent()) for text in texts if text.get_text()]
+    return [(a, b) for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2) if box_a.overlaps(box_b)]
+
+
+def slanted_clearance(ax, renderer) -> float:
+    """Pixels between neighbouring slanted x labels, across their slant: the tick spacing times the sine of the
+    angle, less the labels' line height (a rotated label's upright box overlaps its neighbour's even when the
+    glyphs are apart, so boxes cannot tell)."""
+    labels = ax.get_xticklabels()
+    angle = labels[0].get_rotation()
+    heights = []
+    for label in labels:
+        label.set_rotation(0)
+        heights.append(label.get_window_extent(renderer).height)
+        label.set_rotation(angle)
+    xs = sorted(ax.transData.transform([(tick, 0) for tick in ax.get_xticks()])[:, 0])
+    spacing = min(b - a for a, b in zip(xs, xs[1:]))
+    return spacing * math.sin(math.radians(angle or 90)) - max(heights)
+
+
+def test_the_pairwise_figures_labels_never_overlap_for_the_nineteen_registry_optimizers(tmp_path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from optlab.optimizers.registry import OPTIMIZERS
+    from optlab.report import plots
+
+    # Each at its default lr (the longest tick labels: "schedulefree_adamw lr 0.0025"), three seeds, every pair.
+    runs = [{**fake_run(name, entry.lr, seed, val=0.5 + index / 50, test=0.5 + index / 50 + seed / 200),
+             "family": entry.family} for index, (name, entry) in enumerate(OPTIMIZERS.items()) for seed in (0, 1, 2)]
+    record = load_sweep_record(write_sweep(tmp_path / "registry", runs))
+    choices = choose_lrs(record.runs, record.optimizers)
+    figure = plots.pairwise_figure(record, choices, plots.choice_styles(choices))
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    ax = figure.axes[0]
+    assert len(ax.get_xticklabels()) == 19 == len(OPTIMIZERS)
+    assert ax.get_xticklabels()[0].get_rotation() == 45  # slanted, one line each
+    assert slanted_clearance(ax, canvas.get_renderer()) > 0 and overlapping(ax.get_yticklabels()) == []
+    cells = [text for text in ax.texts if text.get_text()]  # each pair's number, in its own cell
+    assert len(cells) == 19 * 18 and overlapping(cells) == []
+    for label in [*ax.get_xticklabels(), *ax.get_yticklabels()]:  # none cut off at the figure's edge
+        box = label.get_window_extent()
+        assert figure.bbox.x0 <= box.x0 and box.x1 <= figure.bbox.x1 and figure.bbox.y0 <= box.y0, label
 
 
 def test_a_short_run_whose_loss_climbs_is_flagged_though_it_never_diverged(tmp_path):

@@ -207,3 +207,14 @@ def test_generalization_gap_uses_the_final_weights_on_training_images(two_optimi
 )
 def test_divergence_is_a_blow_up_not_a_lone_spike(losses, expected):
     assert divergence_index(losses, max_loss=1e3) == expected
+
+
+def test_the_console_shows_the_device_banner_but_not_lightnings_configured_so_notes(tmp_path):
+    """Lightning echoes val_check_interval=1.0 and the batch limits ("`Trainer(...)` was configured so ..."); the
+    README says such notes are hidden."""
+    done = run_script(*sweep_args(tmp_path, "notes", "--optimizers", "sgd", "--max-epochs", "1",
+                                  "--limit-train-batches", "2", "--limit-eval-batches", "1"))
+    assert done.returncode == 0, done.stderr
+    console = done.stdout + done.stderr
+    assert console.count("GPU available") == 1 and "done sgd_lr0.001_seed0" in console
+    assert "was configured so" not in console and "`Trainer(" not in console, console

@@ -207,6 +207,12 @@ def test_a_grid_above_the_limit_needs_yes_and_states_its_size(capsys, tmp_path):
     assert len(config.runs()) == 2000 > MAX_RUNS_WITHOUT_YES
 
 
+def test_the_grid_size_line_counts_one_optimizer_and_one_seed_in_the_singular(capsys, tmp_path):
+    flags = ["--optimizers", "sgd", "--lrs", *[f"{(i + 1) * 1e-5:.5f}" for i in range(1500)], "--seeds", "0"]
+    line = refused(flags, capsys, tmp_path / "logs")
+    assert "1,500 runs (1 optimizer × 1,500 lrs × 1 seed)" in line
+
+
 def test_the_few_seeds_warning_waits_for_valid_settings(capsys, tmp_path):
     # Two optimizers and one seed would warn; a bad value must still be the only line.
     line = refused(["--optimizers", "sgd", "adam", "--seeds", "0", "--max-loss", "-1"], capsys, tmp_path / "logs")

@@ -2,12 +2,17 @@
 
 import hashlib
 import os
+import sys
+import threading
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 import torch
+from lightning_utilities.core.rank_zero import rank_zero_only
 from PIL import Image
 from torchvision.datasets import folder
 
@@ -74,7 +79,41 @@ def _decode(path: str) -> np.ndarray:
         raise OptlabError(f"{path} is not a readable image ({reason}); remove or replace it") from None
 
 
-def _decode_split(files: list[tuple[str, int]]) -> tuple[np.ndarray, np.ndarray]:
+class DecodeProgress:
+    """One console line while the cache is built: what is decoded, then every tenth done, then where it went.
+
+    The line grows in place (no carriage returns), so it reads the same on a terminal and in a log file.
+    """
+
+    def __init__(self, root: Path, total: int, stream: TextIO | None) -> None:
+        self.total, self.stream = total, stream
+        self.done = self.shown = 0
+        self.started = time.perf_counter()
+        self._lock = threading.Lock()
+        self._write(f"image folder {root}: decoding {total:,} images for its cache (first use only):")
+
+    def _write(self, text: str) -> None:
+        if self.stream is not None:
+            self.stream.write(text)
+            self.stream.flush()
+
+    def advance(self, count: int) -> None:
+        with self._lock:  # decode threads finish their chunks side by side
+            self.done += count
+            tenths = self.done * 10 // self.total
+            while self.shown < tenths:
+                self.shown += 1
+                self._write(f" {self.shown * 10}%")
+
+    def end_line(self) -> None:
+        self._write("\n")
+
+    def finish(self, cached_as: Path | None) -> None:
+        where = f"cached as {cached_as}" if cached_as is not None else "no writable place for the cache"
+        self._write(f" ({time.perf_counter() - self.started:.0f} s; {where})\n")
+
+
+def _decode_split(files: list[tuple[str, int]], progress: DecodeProgress) -> tuple[np.ndarray, np.ndarray]:
     first = _decode(files[0][0])
     images = np.empty((len(files), *first.shape), dtype=np.uint8)
 
@@ -86,6 +125,7 @@ def _decode_split(files: list[tuple[str, int]]) -> tuple[np.ndarray, np.ndarray]
                 raise OptlabError(f"{path} is {pixels.shape[1]}×{pixels.shape[0]} but {os.path.basename(files[0][0])} "
                                   f"is {first.shape[1]}×{first.shape[0]}; every image must have the same size")
             images[index] = pixels
+        progress.advance(min(DECODE_CHUNK, len(files) - start))
 
     # Pillow releases the GIL while it decodes, so threads decode side by side (60,000 small JPEGs take
     # about 8 s on one core). list() re-raises the first error of any chunk.
@@ -124,15 +164,16 @@ def _load_cache(root: Path, expected: str) -> ImageArrays | None:
     return None
 
 
-def _save_cache(root: Path, key: str, arrays: ImageArrays) -> None:
-    """Beside the images, else in the user cache folder: the first place that takes the file whole."""
+def _save_cache(root: Path, key: str, arrays: ImageArrays) -> Path | None:
+    """Beside the images, else in the user cache folder: the first place that takes the file whole (None: none)."""
     payload = {"fingerprint": key, "arrays": arrays.to_dict()}
     for path in cache_paths(root):
         try:
             write_atomic(path, lambda handle: torch.save(payload, handle))
-            return
+            return path
         except OSError:
             continue
+    return None
 
 
 def read_image_folder(root: Path) -> ImageArrays:
@@ -146,6 +187,14 @@ def read_image_folder(root: Path) -> ImageArrays:
     cached = _load_cache(root, key)
     if cached is not None:
         return cached
-    arrays = ImageArrays.from_numpy(_decode_split(splits["train"]), _decode_split(splits["test"]), train_classes)
-    _save_cache(root, key, arrays)
+    # About a minute for CIFAR-10's 60,000 JPEGs on 2 cores: say so, once per multi-process run (global rank 0).
+    stream = sys.stdout if getattr(rank_zero_only, "rank", 0) == 0 else None
+    progress = DecodeProgress(root, len(splits["train"]) + len(splits["test"]), stream)
+    try:
+        arrays = ImageArrays.from_numpy(_decode_split(splits["train"], progress),
+                                        _decode_split(splits["test"], progress), train_classes)
+    except BaseException:
+        progress.end_line()  # the error's own line starts on a fresh one
+        raise
+    progress.finish(_save_cache(root, key, arrays))
     return arrays

@@ -144,11 +144,17 @@ class ClaimJudge:
     def _chosen(self, name: str, missing: list[str]) -> Cell | None:
         """The optimizer's chosen cell, or None with the reason added to missing."""
         if name not in self.choices:
-            missing.append(f"{name} is not in this sweep")
+            missing.append(self._absent(name))
             return None
         if self.choices[name].chosen is None:
             missing.append(f"{name} has no chosen lr ({self.choices[name].reason})")
         return self.choices[name].chosen
+
+    def _absent(self, name: str) -> str:
+        """Why an optimizer has no runs here: planned in sweep.json but none finished yet, or not in the grid."""
+        if name in self.record.config.get("optimizers", []):
+            return f"{name} is unfinished (planned, no finished run yet)"
+        return f"{name} is not in this sweep"
 
     def _family(self, family: str) -> list[str]:
         return [name for name, choice in self.choices.items()
@@ -240,7 +246,7 @@ class ClaimJudge:
     def _adaptive_against_sgd(self) -> tuple[list[str], list[str]]:
         """The adaptive optimizers a cost claim compares with plain SGD, and what the sweep lacks for it."""
         adaptive = self._family(ADAPTIVE)
-        missing = [] if "sgd" in self.choices else ["sgd is not in this sweep"]
+        missing = [] if "sgd" in self.choices else [self._absent("sgd")]
         if not adaptive:
             missing.append("no adaptive optimizer in this sweep")
         return adaptive, missing

@@ -9,6 +9,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from optlab.atomic import remove_abandoned_partials, write_text_atomic
 from optlab.report.claims import CONVERGENCE_RULE, Claim, judge_claims, run_peak_memory
 from optlab.report.findings import findings
@@ -31,6 +33,8 @@ from optlab.report.stats import MIN_SEEDS
 from optlab.report.sweep_record import SweepRecord, load_sweep_record
 from optlab.report.target import steps_per_epoch, target_time
 from optlab.report.tuning import BUDGET_FIGURE, budget_lines, importance_lines, searched, write_budget_figure
+from optlab.sweep.order import folder_name
+from optlab.sweep.order import lr_text as run_lr_text
 
 REPORT_NAME = "report.md"
 DATASETS = {"cifar10": "CIFAR-10", "imagefolder": "image folder", "synthetic": "synthetic (generated) images"}
@@ -60,14 +64,34 @@ def _peak_kind(runs: list[dict[str, Any]]) -> str:
     return names.get(kinds.pop(), "") if len(kinds) == 1 else "mixed kinds"
 
 
-def validation_text(protocol: dict[str, Any]) -> str:
+def recorded_val_size(record: SweepRecord) -> int | None:
+    """How many train images the runs held out, as the first run's hparams.yaml that says so records it (the
+    datamodule's resolved size); None for folders without those files (merged results/ only, or older runs)."""
+    for run in record.runs:
+        # The run's folder as the runner names it: lr<lr>_seed<seed> for a grid cell, trial<n>_seed<seed> for a
+        # search trial.
+        configuration = f"trial{run['trial']}" if run.get("trial") is not None else f"lr{run_lr_text(run['lr'])}"
+        folder = record.sweep_dir / folder_name(run["optimizer"]) / f"{configuration}_seed{run['seed']}"
+        try:
+            size = yaml.safe_load((folder / "hparams.yaml").read_text()).get("val_size")
+        except (OSError, ValueError, yaml.YAMLError, AttributeError):
+            continue
+        if isinstance(size, int) and not isinstance(size, bool):
+            return size
+    return None
+
+
+def validation_text(protocol: dict[str, Any], held_out: int | None = None) -> str:
+    """The validation split as used: held_out is the number the runs recorded, when they did."""
     size = protocol.get("val_size")
-    if size == 0:
+    if size == 0 or (size is None and held_out == 0):
         return "none"
     if size is not None:
-        return f"{size} train images held out"
+        return f"{size:,} train images held out"
+    if held_out is not None:
+        return f"{held_out:,} train images held out (the default)"
     if protocol.get("dataset_source") == "synthetic" and protocol.get("synthetic_size"):
-        return f"{min(5000, protocol['synthetic_size'] // 10)} train images held out (the default tenth)"
+        return f"{min(5000, protocol['synthetic_size'] // 10):,} train images held out (the default tenth)"
     if protocol.get("dataset_source") == "cifar10":
         return "5,000 of the 50,000 train images held out (the default)"
     return "the default hold-out (5,000 train images, or a tenth of a smaller set)"
@@ -80,8 +104,9 @@ def _training_extras(protocol: dict[str, Any]) -> str:
     if protocol.get("limit_train_batches") is not None:
         extras.append(f"train batches per epoch limited to {protocol['limit_train_batches']:g}")
     if protocol.get("limit_eval_batches") is not None:
-        extras.append(f"validation, train-subset and test accuracy on {protocol['limit_eval_batches']} batches each "
-                      "(a quick look: not comparable with full evaluations)")
+        batches = count_text(protocol["limit_eval_batches"], "batch", "batches")
+        extras.append(f"validation, train-subset and test accuracy on {batches} each (a quick look: not comparable "
+                      "with full evaluations)")
     if protocol.get("channels_last"):
         extras.append("channels-last layout")
     return "".join(f"; {extra}" for extra in extras)
@@ -91,8 +116,8 @@ def setup_lines(record: SweepRecord) -> list[str]:
     p, runs = record.protocol, record.runs
     source = DATASETS.get(p.get("dataset_source"), p.get("dataset_source") or "unknown data")
     if p.get("dataset_source") == "synthetic":
-        source += f", {p.get('synthetic_size')} train images"
-    val = validation_text(p)
+        source += f", {p.get('synthetic_size') or 0:,} train images"
+    val = validation_text(p, recorded_val_size(record))
     effective = sorted({str(run.get("effective_batch_size")) for run in runs})
     devices = sorted({f"{run.get('accelerator')} ×{run.get('world_size')}" for run in runs})
     kwargs = ", ".join(f"{k}={v}" for k, v in (p.get("optimizer_kwargs") or {}).items()) or "registry defaults"
@@ -178,6 +203,19 @@ def completeness_lines(record: SweepRecord) -> list[str]:
     if not record.has_validation:
         lines.append("- **No validation split**: no lr is chosen (the test set never chooses); every lr is reported.")
     return lines
+
+
+def unfinished_line(record: SweepRecord, shown: int = 12) -> str | None:
+    """One console line naming the planned runs without a result (None when every one has one)."""
+    if not record.missing:
+        return None
+    planned = len(record.runs) - len(record.extra) + len(record.missing)
+    names = ", ".join(record.missing[:shown])
+    if len(record.missing) > shown:
+        names += f" and {len(record.missing) - shown} more (all in the report's Setup)"
+    verb = "has" if len(record.missing) == 1 else "have"
+    return (f"unfinished: {len(record.missing)} of {planned} planned runs {verb} no result yet: {names}; the "
+            "sweep's own command trains them (other shards, failed or not yet run)")
 
 
 def summary_row(record: SweepRecord, choice: Choice, epoch_steps: dict[int, int]) -> tuple[str, ...]:

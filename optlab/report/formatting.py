@@ -61,6 +61,6 @@ def paired_text(pairs: Paired, unit: str, scale: float = 1.0, digits: int = 1, o
     return text
 
 
-def count_text(count: int | float, word: str) -> str:
-    """'1 epoch', '10 epochs', '0.5 epochs'."""
-    return f"{count:g} {word}{'' if count == 1 else 's'}"
+def count_text(count: int | float, word: str, plural: str | None = None) -> str:
+    """'1 epoch', '10 epochs', '0.5 epochs'; plural where adding an s is wrong ('2 batches')."""
+    return f"{count:g} {word if count == 1 else plural or word + 's'}"

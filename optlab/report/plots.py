@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FormatStrFormatter, NullFormatter
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
 from optlab.atomic import write_atomic
 from optlab.report.families import family_of
@@ -22,6 +22,7 @@ from optlab.report.formatting import lr_text
 from optlab.report.pairwise import pairwise
 from optlab.report.selection import Cell, Choice
 from optlab.report.sweep_record import SweepRecord
+from optlab.report.target import steps_per_epoch
 
 FIGURES = {
     "train_loss": "fig_train_loss.png",
@@ -58,7 +59,9 @@ LR_MARKERS = ("o", "s", "^", "v", "D", "P")
 # Each family its hue; an optimizer of no known family gets one of the qualitative colours.
 FAMILY_COLORMAPS = {"sgd": "Blues", "adaptive": "YlOrRd", "orthogonalized": "Greens", "lr-free": "Purples",
                     "schedule-free": "RdPu"}
-SHADES = 6  # a family's members cycle through this many shades before the next line style
+# A family's members cycle through this many shades before the next line style: few enough that neighbours in
+# a family (adam, adamax, adamw) differ in both shade and line style, not by a sixth of one hue.
+SHADES = 4
 
 
 def optimizer_styles(families: dict[str, str | None]) -> dict[str, Style]:
@@ -92,17 +95,30 @@ def choice_styles(choices: dict[str, Choice]) -> dict[str, Style]:
                              for name, choice in choices.items()})
 
 
+def _plotted_cells(choices: dict[str, Choice]) -> dict[str, list[Cell]]:
+    """The chosen lr of each optimizer, or every lr where none was chosen."""
+    return {name: [choice.chosen] if choice.chosen is not None else list(choice.cells)
+            for name, choice in choices.items()}
+
+
+def common_seeds(choices: dict[str, Choice]) -> int | None:
+    """The number of seeds behind every plotted curve, when it is the same for all (then said once, in the title,
+    rather than in each legend entry)."""
+    counts = {len(cell.runs) for cells in _plotted_cells(choices).values() for cell in cells}
+    return counts.pop() if len(counts) == 1 else None
+
+
 def plotted_curves(choices: dict[str, Choice], styles: dict[str, Style]) -> list[Curve]:
     """The chosen lr of each optimizer, or every lr (one marker each) where none was chosen."""
     curves = []
-    for name, choice in choices.items():
-        cells = [choice.chosen] if choice.chosen is not None else list(choice.cells)
+    same = common_seeds(choices)
+    for name, cells in _plotted_cells(choices).items():
         for index, cell in enumerate(cells):
-            seeds = f"{len(cell.runs)} seed{'s' if len(cell.runs) > 1 else ''}"
-            diverged = f", {cell.diverged} diverged" if cell.diverged else ""
+            notes = [] if same else [f"{len(cell.runs)} seed{'s' if len(cell.runs) > 1 else ''}"]
+            notes += [f"{cell.diverged} diverged"] if cell.diverged else []
             marker = LR_MARKERS[index % len(LR_MARKERS)] if len(cells) > 1 else None
-            curves.append(Curve(cell, f"{name} lr={lr_text(cell.lr)} ({seeds}{diverged})", styles[name].color,
-                                styles[name].linestyle, marker))
+            label = f"{name} lr={lr_text(cell.lr)}" + (f" ({', '.join(notes)})" if notes else "")
+            curves.append(Curve(cell, label, styles[name].color, styles[name].linestyle, marker))
     return curves
 
 
@@ -121,7 +137,11 @@ def _title(what: str, choices: dict[str, Choice], band: str) -> str:
     where = "each optimizer's chosen lr"
     if any(choice.chosen is None for choice in choices.values()):
         where += " (every lr where none is chosen)"
-    return f"{what} at {where}\nline: mean over seeds, band: {band} over seeds"
+    seeds = common_seeds(choices)
+    if seeds == 1:
+        return f"{what} at {where}\none seed each (no band)"
+    over = f"{seeds} seeds" if seeds else "seeds"
+    return f"{what} at {where}\nline: mean over {over}, band: {band} over seeds"
 
 
 def optimizer_colors(names: list[str], families: dict[str, str | None] | None = None) -> dict[str, tuple]:
@@ -183,20 +203,38 @@ def draw_band(ax: Axes, x: np.ndarray, matrix: np.ndarray, curve: Curve, band: s
     return True
 
 
-def _epoch_axis(ax: Axes, epochs: int) -> None:
-    ax.set_xlim(0.75, epochs + 0.25)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+def _epoch_axis(ax: Axes, epochs: int, first: float = 1.0) -> None:
+    """Whole epochs only: a 1-epoch look would otherwise get ticks at 0.8, 0.9, ... first: the leftmost point
+    to show (a divergence before the first epoch's end)."""
+    ax.set_xlim(min(0.75, first - 0.15), epochs + 0.25)
+    if epochs <= 10:
+        ax.set_xticks(np.arange(1, epochs + 1))
+    else:
+        ax.xaxis.get_major_locator().set_params(integer=True)
 
 
 def _message(ax: Axes, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
 
 
-def loss_ceiling(values: list[np.ndarray]) -> float | None:
-    """Three times the median starting loss: a run that blew up (even from its first epoch) does not set the
-    scale; curves above it leave the axis at its top edge, marked there."""
-    starts = [v[np.isfinite(v)][0] for v in values if np.isfinite(v).any()]
+def loss_ceiling(values: list[np.ndarray], starts: list[float] | None = None) -> float | None:
+    """Three times the median starting loss (each curve's first value, or the given starts): a run that blew up
+    (even from its first epoch) does not set the scale; curves above it leave the axis at its top edge, marked
+    there."""
+    starts = starts or [v[np.isfinite(v)][0] for v in values if np.isfinite(v).any()]
     return 3 * float(np.median(starts)) if starts else None
+
+
+def first_step_losses(plotted: list[Curve]) -> list[float]:
+    """The loss of each plotted run's first recorded step: before any update has had an effect, so about the
+    same for every optimizer (same initial weights), whatever a run did afterwards."""
+    starts = []
+    for curve in plotted:
+        for run in curve.cell.runs:
+            points = [loss for _, loss in run.get("train_loss_curve") or [] if loss is not None]
+            if points and np.isfinite(points[0]):
+                starts.append(float(points[0]))
+    return starts
 
 
 def _loss_axis(ax: Axes, values: list[np.ndarray]) -> None:
@@ -208,24 +246,29 @@ def _loss_axis(ax: Axes, values: list[np.ndarray]) -> None:
     everything = np.concatenate(finite)
     low, high = everything.min() * 0.9, min(everything.max() * 1.1, ceiling)
     ax.set_yscale("log")
-    ax.set_ylim(low, max(high, low * 1.5))
-    # Plain numbers on the ticks; minor ticks labelled only when the axis spans less than a decade.
+    high = max(high, low * 1.5)
+    ax.set_ylim(low, high)
+    # Plain numbers on the ticks: 1-2-5 steps while the axis spans under three decades (a span of 0.2 to 7 would
+    # otherwise show the one label "1"), powers of ten above that; minor ticks labelled under one decade.
+    if high / low < 1000:
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
     ax.yaxis.set_minor_formatter(FormatStrFormatter("%g") if high / low < 10 else NullFormatter())
 
 
-def _linear_loss_axis(ax: Axes, values: list[np.ndarray]) -> None:
+def _linear_loss_axis(ax: Axes, values: list[np.ndarray], starts: list[float] | None = None) -> None:
     """From 0, cut at loss_ceiling (a ±std band on a log axis would dip below zero)."""
     finite = [v[np.isfinite(v)] for v in values]
-    ceiling = loss_ceiling(values)
+    ceiling = loss_ceiling(values, starts)
     if ceiling is not None:
         ax.set_ylim(0, min(np.concatenate(finite).max(), ceiling) * 1.05)
 
 
 def _mark_off_axis(ax: Axes, x: np.ndarray, mean: np.ndarray, curve: Curve) -> bool:
-    """A ▲ on the top edge where a curve first leaves the axis upwards; whether there was one."""
+    """A ▲ on the top edge where a curve first leaves the axis upwards; whether there was one. None for a curve
+    whose every run diverged: the × of its divergence says where it went."""
     above = np.flatnonzero(np.isfinite(mean) & (mean > ax.get_ylim()[1]))
-    if not len(above):
+    if not len(above) or all(run.get("diverged") for run in curve.cell.runs):
         return False
     ax.plot([x[above[0]]], [ax.get_ylim()[1]], marker="^", markersize=8, color=curve.color, clip_on=False,
             linestyle="none", markeredgecolor="black", markeredgewidth=0.5)
@@ -345,6 +388,29 @@ def lr_sensitivity_figure(record: SweepRecord, choices: dict[str, Choice], style
     return figure
 
 
+def divergence_epochs(plotted: list[Curve], epoch_steps: dict[int, int]) -> list[tuple[float, Curve]]:
+    """(epoch, curve) for each plotted run that diverged: its divergence step in epochs (fractional), from the
+    steps of a full epoch at its batch size (or its own first epoch's, when every run of that size diverged)."""
+    marks = []
+    for curve in plotted:
+        for run in curve.cell.runs:
+            if not run.get("diverged") or run.get("diverged_step") is None:
+                continue
+            steps = epoch_steps.get(run.get("effective_batch_size", run.get("batch_size")))
+            steps = steps or (run["epochs"][0].get("step") if run.get("epochs") else None)
+            if steps:
+                marks.append((run["diverged_step"] / steps, curve))
+    return marks
+
+
+def _mark_divergence_epochs(ax: Axes, marks: list[tuple[float, Curve]]) -> None:
+    """An × on the top edge of a per-epoch loss panel where each diverged run blew up."""
+    top = ax.get_ylim()[1]
+    for epoch, curve in marks:
+        ax.plot([epoch], [top], marker="x", markersize=9, markeredgewidth=2, color=curve.color, clip_on=False,
+                linestyle="none")
+
+
 def curves_figure(record: SweepRecord, choices: dict[str, Choice], styles: dict[str, Style]) -> Figure:
     """DeepOBS-style 2×2 panel: train and val loss and accuracy per epoch."""
     plotted = plotted_curves(choices, styles)
@@ -353,6 +419,10 @@ def curves_figure(record: SweepRecord, choices: dict[str, Choice], styles: dict[
     panels = (("train_loss", "training loss (epoch mean)"), ("val_loss", "val loss"),
               ("train_acc", "training accuracy (%)"), ("val_acc", "val accuracy (%)"))
     epochs = np.arange(1, record.max_epochs + 1)
+    diverged = divergence_epochs(plotted, steps_per_epoch(record.runs))
+    # The scale from the first step's loss: an epoch mean or a first validation already reflects training, and a
+    # 1-epoch look would cut off an optimizer still at its starting loss as if it had blown up.
+    starts = first_step_losses(plotted)
     off = False
     for ax, (key, ylabel) in zip(axes.flat, panels):
         means, drawn = [], False
@@ -361,18 +431,20 @@ def curves_figure(record: SweepRecord, choices: dict[str, Choice], styles: dict[
             drawn |= draw_band(ax, epochs, matrix, curve, "std")
             means.append(_nan_stats(matrix)[0])
         ax.set(xlabel="epoch", ylabel=ylabel)
-        _epoch_axis(ax, record.max_epochs)
+        _epoch_axis(ax, record.max_epochs, min([1.0] + [epoch for epoch, _ in diverged]))
         ax.grid(alpha=0.3)
         if key.startswith("val") and not record.has_validation:
             _message(ax, NO_VALIDATION)
         elif not drawn:
             _message(ax, "no finite values (the runs diverged)")
         elif key.endswith("loss"):
-            _linear_loss_axis(ax, means)
+            _linear_loss_axis(ax, means, starts)
             for mean, curve in zip(means, plotted):
                 off |= _mark_off_axis(ax, epochs, mean, curve)
         else:
             ax.set_ylim(0, ACC_TOP)
+        if key == "train_loss":
+            _mark_divergence_epochs(ax, diverged)
         if key == "val_acc" and record.has_validation:
             _target_line(ax, record)
             ax.legend(handles=ax.get_lines()[-1:], fontsize=7)
@@ -380,7 +452,10 @@ def curves_figure(record: SweepRecord, choices: dict[str, Choice], styles: dict[
                       label=c.label) for c in plotted]
     if off:
         handles.append(Line2D([], [], marker="^", color="0.5", markeredgecolor="black", linestyle="none",
-                              label="leaves the axis here (loss above 3× the median start)"))
+                              label="leaves the axis here (loss above 3× the first step's)"))
+    if diverged:
+        handles.append(Line2D([], [], marker="x", markersize=7, markeredgewidth=2, color="0.3", linestyle="none",
+                              label="diverged here (training loss, top edge)"))
     _legend(figure, handles, below=True)
     figure.suptitle(_title("Per-epoch curves", choices, "±1 sample std"), fontsize=10)
     return figure
@@ -409,7 +484,7 @@ def pairwise_figure(record: SweepRecord, choices: dict[str, Choice], styles: dic
     image = ax.imshow(matrix, cmap="RdBu", vmin=-limit, vmax=limit)
     for (i, j), mark in marks.items():
         dark = abs(matrix[i, j]) > 0.6 * limit
-        ax.text(j, i, f"{matrix[i, j]:+.1f}{mark}", ha="center", va="center", fontsize=fontsize - 1,
+        ax.text(j, i, f"{matrix[i, j] + 0.0:+.1f}{mark}", ha="center", va="center", fontsize=fontsize - 1,
                 color="white" if dark else "black")
     labels = [f"{name}\nlr {lr_text(choices[name].chosen.lr)}" for name in names]
     if len(names) <= 5:
@@ -421,9 +496,9 @@ def pairwise_figure(record: SweepRecord, choices: dict[str, Choice], styles: dic
     ax.set_yticks(range(len(names)), labels, fontsize=fontsize)
     figure.colorbar(image, ax=ax, label="test acc, row minus column (pts)")
     seeds = sorted({row.pairs.n for row in rows})
+    over = f"{'/'.join(map(str, seeds)) or 0} seed{'' if seeds == [1] else 's'}"
     ax.set_title("Paired test-accuracy difference at each optimizer's chosen lr\n"
-                 f"mean over {'/'.join(map(str, seeds)) or 0} seeds; * = 95% interval excludes 0 (Holm over all "
-                 "pairs)", fontsize=9)
+                 f"mean over {over}; * = 95% interval excludes 0 (Holm over all pairs)", fontsize=9)
     return figure
 
 
@@ -432,14 +507,27 @@ def save_figure(figure: Figure, path: Path) -> None:
     write_atomic(path, lambda handle: figure.savefig(handle, format="png", dpi=110))
 
 
+def drawn_figures(record: SweepRecord, choices: dict[str, Choice]) -> list[str]:
+    """The figures this sweep has something to show in: the lr-sensitivity one only where, on a validation split,
+    some optimizer ran at least 2 lrs (one lr per optimizer would be a panel of 1.0s)."""
+    return [key for key in FIGURES
+            if key != "lr_sensitivity" or (record.has_validation and lr_searched(choices))]
+
+
 def write_figures(record: SweepRecord, choices: dict[str, Choice]) -> dict[str, Path]:
-    """Every figure as a PNG in the sweep folder; returns their paths by figure name."""
+    """Every figure there is something to show in, as a PNG in the sweep folder; returns their paths by name.
+    A figure left out is removed, so a report re-made after a change of grid never links to a stale one."""
     styles = choice_styles(choices)
     builders = {"train_loss": train_loss_figure, "val_acc": val_acc_figure,
                 "lr_sensitivity": lr_sensitivity_figure, "curves": curves_figure, "pairwise": pairwise_figure}
+    drawn = drawn_figures(record, choices)
     paths = {}
     for key, build in builders.items():
-        paths[key] = record.sweep_dir / FIGURES[key]
-        save_figure(build(record, choices, styles), paths[key])
+        path = record.sweep_dir / FIGURES[key]
+        if key not in drawn:
+            path.unlink(missing_ok=True)
+            continue
+        paths[key] = path
+        save_figure(build(record, choices, styles), path)
     return paths
 

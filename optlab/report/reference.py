@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from optlab.atomic import write_text_atomic
 from optlab.errors import OptlabError
-from optlab.report.formatting import lr_text
+from optlab.report.formatting import count_text, lr_text
 from optlab.report.plots import epoch_matrix, optimizer_colors, save_figure
 from optlab.report.selection import Cell, choose_lrs
 from optlab.report.sweep_record import SweepRecord, load_sweep_record
@@ -156,7 +156,7 @@ def reference_figure(sides: list[Side], reference: dict[str, Any]) -> Figure:
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy (%)")
         ax.grid(alpha=0.3)
-    close.set_title(f"first {epochs} epochs")
+    close.set_title(f"first {count_text(epochs, 'epoch')}")
     whole.set_title(f"DeepOBS's {reference['num_epochs']} epochs")
     close.legend(fontsize=7)
     figure.suptitle(f"optlab on {reference['problem']} against DeepOBS's published {reference['deepobs_testproblem']}"
