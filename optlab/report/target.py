@@ -26,8 +26,15 @@ def first_reached(checks: list[dict[str, Any]], target: float) -> dict[str, Any]
     """The first validation whose accuracy reaches target: its epoch (fractional between epochs), step, seconds."""
     for check in checks:
         if check.get("val_acc") is not None and check["val_acc"] >= target:
-            return {"epoch": check["epoch"], "step": check["step"], "seconds": check["train_seconds"]}
+            return {"epoch": check["epoch"], "step": check["step"], "seconds": check.get("train_seconds")}
     return None
+
+
+FIELDS = {"epoch": "epoch", "step": "step", "seconds": "train_seconds"}  # a crossing's keys, read from a check
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def crossing(checks: list[dict[str, Any]], target: float) -> dict[str, float] | None:
@@ -38,14 +45,14 @@ def crossing(checks: list[dict[str, Any]], target: float) -> dict[str, float] | 
     for check in checks:
         acc = check.get("val_acc")
         if acc is not None and acc >= target:
-            at = {"epoch": float(check["epoch"]), "step": float(check["step"]),
-                  "seconds": float(check["train_seconds"])}
+            at = {key: _number(check.get(field)) for key, field in FIELDS.items()}
             if previous is None:
                 return at
             # previous is below the target (else it would have been first), so the denominator is positive
             share = (target - previous["val_acc"]) / (acc - previous["val_acc"])
-            before = {"epoch": previous["epoch"], "step": previous["step"], "seconds": previous["train_seconds"]}
-            return {key: float(before[key]) + share * (at[key] - float(before[key])) for key in at}
+            before = {key: _number(previous.get(field)) for key, field in FIELDS.items()}
+            return {key: None if at[key] is None or before[key] is None
+                    else before[key] + share * (at[key] - before[key]) for key in at}
         previous = check if acc is not None else previous
     return None
 
@@ -92,9 +99,11 @@ def reached_at(run: dict[str, Any], target: float | None = None) -> dict[str, fl
     if recorded:
         return recorded
     if target is not None:
-        found = crossing(validation_checks(run), target)
-        if found is not None:
-            return found
+        checks = validation_checks(run)
+        first = first_reached(checks, target)
+        # Only when the checks agree with the recorded first check (the same target, the same curve).
+        if first is not None and first["step"] == run["time_to_target"]["step"]:
+            return crossing(checks, target)
     return run["time_to_target"]
 
 
@@ -179,8 +188,9 @@ class TimesSaved(Paired):
         """How the comparison was tested, for the text beside it."""
         if not self.censored:
             return "interpolated times, paired t"
-        return (f"censored ({self.censored} of {self.n} seeds missed on a side, counted at the budget): exact "
-                f"sign-flip permutation test, no interval; smallest possible p {self.smallest_p:.3g}")
+        return (f"censored: {self.censored} of {self.n} seeds missed the target on a side, and a miss counts at the "
+                f"budget, so the steps saved are a bound, not a measurement; exact sign-flip permutation test, no "
+                f"interval (at {self.n} seeds its p cannot go below {self.smallest_p:.3g})")
 
 
 def times_saved(slow: tuple[dict[str, Any], ...], fast: tuple[dict[str, Any], ...], max_epochs: int,
