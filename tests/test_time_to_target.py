@@ -173,3 +173,17 @@ def test_a_censored_lead_is_decided_with_enough_seeds_and_not_under_no_differenc
     p_values = [saved.p_value for saved in compared]
     decided = sum(p is not None and p < LEVEL for p in p_values) / SWEEPS
     assert decided <= LEVEL + 3 * math.sqrt(LEVEL * (1 - LEVEL) / SWEEPS), decided
+
+
+def test_the_method_text_says_interpolated_and_the_shortest_lead_the_checks_allow():
+    from scipy import stats
+
+    from optlab.report.document import method_lines
+
+    rng = np.random.default_rng(1)
+    runs = lead_sweep(rng, 3, 0.25, 1.0)
+    text = next(line for line in method_lines(record_of(runs)) if "**time to target**" in line)
+    interval = 0.25 * STEPS_PER_EPOCH
+    finest = stats.t.ppf(0.975, 2) * interval / math.sqrt(6) / math.sqrt(3)
+    assert "interpolated" in text and "sign-flip" in text and "censored" in text
+    assert f"checks every {interval:g} steps and 3 seeds, no lead under {finest:.0f} steps" in text

@@ -15,9 +15,12 @@ censored comparison needs at least 6 seeds to be decided at 5%.
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from optlab.report.stats import Paired, Spread, spread
+from optlab.report.stats import LEVEL, MIN_SEEDS, Paired, Spread, spread, t_quantile
+
+if TYPE_CHECKING:  # the run side imports this module; the sweep record is the report's
+    from optlab.report.sweep_record import SweepRecord
 
 PERMUTATIONS = 9999  # exact (every sign pattern) up to 13 seeds; a seeded random subset beyond
 
@@ -135,6 +138,14 @@ def check_interval(runs: list[dict[str, Any]], epoch_steps: dict[int, int]) -> f
     return widest
 
 
+def finest_decidable_lead(interval: float, seeds: int, level: float = LEVEL) -> float | None:
+    """The shortest lead (in the interval's unit) a paired t can decide at `seeds` seeds when the sd of the
+    differences sits at its interval/√6 floor; None below MIN_SEEDS."""
+    if seeds < MIN_SEEDS:
+        return None
+    return t_quantile(1 - level / 2, seeds - 1) * interval / math.sqrt(6) / math.sqrt(seeds)
+
+
 def sign_flip_p(differences: tuple[float, ...]) -> float:
     """Two-sided p of the mean paired difference under random signs (exact for up to 13 pairs)."""
     import numpy as np
@@ -212,3 +223,14 @@ def times_saved(slow: tuple[dict[str, Any], ...], fast: tuple[dict[str, Any], ..
     return TimesSaved(tuple(differences), interval, censored=censored, reached_slow=reached[0],
                       reached_fast=reached[1])
 
+
+
+def finest_lead_text(record: "SweepRecord") -> str:
+    """'; at 3 seeds no lead under 101 steps can be decided' for a report's method text ('' below 3 seeds)."""
+    epoch_steps = steps_per_epoch(record.runs)
+    interval = check_interval(record.runs, epoch_steps)
+    finest = finest_decidable_lead(interval, len(record.seeds)) if interval else None
+    if finest is None:
+        return ""
+    return (f": with checks every {interval:g} steps and {len(record.seeds)} seeds, no lead under {finest:.0f} steps "
+            "can be decided at 5%")
