@@ -186,4 +186,4 @@ def test_the_method_text_says_interpolated_and_the_shortest_lead_the_checks_allo
     interval = 0.25 * STEPS_PER_EPOCH
     finest = stats.t.ppf(0.975, 2) * interval / math.sqrt(6) / math.sqrt(3)
     assert "interpolated" in text and "sign-flip" in text and "censored" in text
-    assert f"checks every {interval:g} steps and 3 seeds, no lead under {finest:.0f} steps" in text
+    assert f"checks every {interval:g} steps and 3 judged seeds, no lead under {finest:.0f} steps" in text

@@ -224,13 +224,18 @@ def times_saved(slow: tuple[dict[str, Any], ...], fast: tuple[dict[str, Any], ..
                       reached_fast=reached[1])
 
 
-
 def finest_lead_text(record: "SweepRecord") -> str:
-    """'; at 3 seeds no lead under 101 steps can be decided' for a report's method text ('' below 3 seeds)."""
+    """': with checks every 100 steps and 3 judged seeds, no lead under 101 steps can be decided at 5%' for a report's
+    method text, at the fewest seeds a chosen configuration is judged on ('' below 3)."""
+    from optlab.report.selection import choose_lrs
+
+    judged = [len(choice.chosen.runs) for choice in choose_lrs(record.runs, record.optimizers).values()
+              if choice.chosen is not None]
     epoch_steps = steps_per_epoch(record.runs)
     interval = check_interval(record.runs, epoch_steps)
-    finest = finest_decidable_lead(interval, len(record.seeds)) if interval else None
+    seeds = min(judged, default=0)
+    finest = finest_decidable_lead(interval, seeds) if interval else None
     if finest is None:
         return ""
-    return (f": with checks every {interval:g} steps and {len(record.seeds)} seeds, no lead under {finest:.0f} steps "
+    return (f": with checks every {interval:g} steps and {seeds} judged seeds, no lead under {finest:.0f} steps "
             "can be decided at 5%")
