@@ -16,7 +16,15 @@ from optlab.report.formatting import paired_text
 from optlab.report.selection import choose_lrs
 from optlab.report.stats import LEVEL
 from optlab.report.sweep_record import SweepRecord
-from optlab.report.target import TimesSaved, crossing, first_reached, sign_flip_p, steps_per_epoch, times_saved
+from optlab.report.target import (
+    VAL_EVERY_FOR_TARGET,
+    TimesSaved,
+    crossing,
+    first_reached,
+    sign_flip_p,
+    steps_per_epoch,
+    times_saved,
+)
 from optlab.sweep.results import summarize
 
 STEPS_PER_EPOCH, EPOCHS, TARGET = 100, 10, 0.6
@@ -99,8 +107,8 @@ def decided_share(val_every: float, lead: float, seeds: int = 3) -> dict[str, fl
     return {verdict: verdicts.count(verdict) / SWEEPS for verdict in (SUPPORTED, CONTRADICTED)}
 
 
-def test_a_one_epoch_lead_at_three_seeds_is_decided_with_four_checks_an_epoch():
-    rates = decided_share(val_every=0.25, lead=1.0)
+def test_a_one_epoch_lead_at_three_seeds_is_decided_at_the_cadence_time_to_target_needs():
+    rates = decided_share(val_every=VAL_EVERY_FOR_TARGET, lead=1.0)
     # 80% with three standard errors of simulation margin would still hold at a true rate of 0.85
     assert rates[SUPPORTED] >= 0.8 and rates[CONTRADICTED] == 0, rates
 
