@@ -4,7 +4,13 @@ import statistics
 import pytest
 
 from optlab.cli import main
-from optlab.report.cross_problem import average_ranks, problem_standings, summarize_problems
+from optlab.report.cross_problem import (
+    Standing,
+    average_ranks,
+    problem_standings,
+    rank_statistics,
+    summarize_problems,
+)
 from tests.helpers import sweep_args
 
 
@@ -36,10 +42,26 @@ def test_standings_use_the_validation_choice_and_mark_gaps_the_paired_seeds_cann
     assert rows["adam"].lr == 0.01 and rows["adam"].test_acc == pytest.approx(0.72)
     assert (rows["adam"].rank, rows["sgd"].rank, rows["rmsprop"].rank) == (1, 2, 3)
     assert rows["sgd"].tied_with_best and not rows["rmsprop"].tied_with_best
+    assert rows["sgd"].separated_from_best is False and rows["rmsprop"].separated_from_best is True
     assert rows["rmsprop"].ratio_to_best == pytest.approx(0.72 / (1.21 / 3))
-    overall = summarize_problems({"p1": list(rows.values()), "p2": [rows["sgd"]]})
-    sgd = next(entry for entry in overall if entry["optimizer"] == "sgd")
-    assert sgd["mean_rank"] == 2 and sgd["problems"] == 2 and sgd["profile"]["1"] == 0
+    assert rows["rmsprop"].error_ratio == pytest.approx((1 - 1.21 / 3) / (1 - 0.72))
+
+
+def test_mean_rank_and_profile_use_only_the_optimizers_on_every_problem():
+    def row(name, acc, rank):
+        return Standing(optimizer=name, lr=0.1, seeds=3, test_acc=acc, test_acc_std=0.01, rank=rank,
+                        tied_with_best=False, ratio_to_best=1.0)
+
+    standings = {"p1": [row("adam", 0.90, 1), row("sgd", 0.80, 2), row("rmsprop", 0.70, 3)],
+                 "p2": [row("rmsprop", 0.85, 1), row("sgd", 0.60, 2)]}  # adam did not run on p2
+    overall = {entry["optimizer"]: entry for entry in summarize_problems(standings)}
+    assert set(overall) == {"sgd", "rmsprop"}  # adam is on one problem only: not ranked across them
+    # among sgd and rmsprop: sgd first on p1, rmsprop first on p2
+    assert overall["sgd"]["mean_rank"] == 1.5 and overall["rmsprop"]["mean_rank"] == 1.5
+    # error ratios to the best of the two: sgd 1 and 0.4/0.15; rmsprop 0.3/0.2 and 1
+    assert overall["sgd"]["profile"]["1"] == 0.5 and overall["sgd"]["profile"]["2"] == 0.5
+    assert overall["rmsprop"]["profile"]["1.5"] == 1.0 and overall["rmsprop"]["profile"]["1.25"] == 0.5
+    assert rank_statistics(standings)["left_out"] == {"adam": ["p2"]}
 
 
 def _ranks_from_recorded_results(folder):
@@ -74,4 +96,8 @@ def test_a_two_problem_sweep_writes_both_folders_and_a_cross_problem_summary(tmp
         assert mean_rank == pytest.approx(statistics.fmean(per_problem))
     text = (suite / "summary.md").read_text()
     assert "## seed_cnn" in text and "## deepobs_3c3d" in text and "mean rank" in text
+    assert "≈" not in text and "separated from the best" in text
+    figure = suite / "fig_critical_difference.png"
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"]({figure.name})" in text
+    assert set(summary["across"]["common"]) == {"sgd", "adam"} and summary["across"]["critical_difference"] > 0
     assert not (suite / "results.json").exists()  # the problems' results stay in their own folders

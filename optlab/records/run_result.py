@@ -50,6 +50,15 @@ class TargetReached(JsonRecord):
 
 
 @dataclass(frozen=True)
+class TargetCrossing(JsonRecord):
+    """Where the validation curve crossed the target, interpolated between the two checks around it."""
+
+    epoch: float
+    step: float
+    seconds: float
+
+
+@dataclass(frozen=True)
 class RunResult(JsonRecord):
     """One finished run: its grid cell, settings, outcome, costs and curves, as the runner writes it."""
 
@@ -107,6 +116,7 @@ class RunResult(JsonRecord):
     val_every: float = 1.0
     val_checks: tuple[ValCheck, ...] = ()
     phase_seconds: dict | None = None
+    time_to_target_interpolated: TargetCrossing | None = None
 
     legacy = {
         "effective_batch_size": lambda raw: raw["batch_size"] * raw.get("world_size", 1),

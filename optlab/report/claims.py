@@ -14,14 +14,15 @@ from optlab.report.formatting import DASH, lr_text, mib, paired_text, pct_spread
 from optlab.report.selection import Cell, Choice, ranked_by_val
 from optlab.report.stats import LEVEL, MIN_SEEDS, Paired, holm, paired, spread
 from optlab.report.sweep_record import SweepRecord
-from optlab.report.target import run_target_steps, steps_per_epoch, validation_checks
+from optlab.report.target import steps_per_epoch, times_saved, validation_checks
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 
 CONVERGENCE_RULE = (
-    "per seed, the steps to the target val accuracy at each optimizer's chosen lr (a seed that never reaches it "
-    "counts as the full step budget), paired by seed; when neither side reaches the target in any seed, the val "
-    "accuracy at the first validation instead"
+    "per seed, the steps to the target val accuracy at each optimizer's chosen lr (interpolated between the two "
+    "validations around it), paired by seed; when a seed missed the target on either side (censored: counted at "
+    "the full step budget) an exact sign-flip permutation test instead of the t interval; when neither side "
+    "reaches the target in any seed, the val accuracy at the first validation instead"
 )
 TEST_RULE = (f"paired by seed, two-sided {100 * (1 - LEVEL):g}% Student-t interval on the mean difference; a "
              f"comparison counts when it excludes 0 (Holm-corrected within a claim); fewer than {MIN_SEEDS} "
@@ -165,14 +166,10 @@ class ClaimJudge:
         label = f"{fast.optimizer} (lr {lr_text(fast.lr)}) vs {slow.optimizer} (lr {lr_text(slow.lr)})"
         runs = [*fast.runs, *slow.runs]
         if any(run.get("time_to_target") for run in runs):
-            steps = lambda run: run_target_steps(run, budget, self.epoch_steps)[0]  # noqa: E731
-            interval = check_interval_steps(runs, self.epoch_steps)
-            reached = (f"; reached {sum(bool(r.get('time_to_target')) for r in fast.runs)}/{len(fast.runs)} vs "
-                       f"{sum(bool(r.get('time_to_target')) for r in slow.runs)}/{len(slow.runs)} seeds")
-            coarse = f"; coarse: checked every {interval:g} steps" if interval else ""
-            return Comparison(f"{label}, steps to target saved", paired(by_seed(slow, steps), by_seed(fast, steps),
-                                                                         resolution=interval),
-                              " steps", digits=0, note=reached + coarse)
+            saved = times_saved(slow.runs, fast.runs, budget, self.epoch_steps, self.record.target_acc)
+            coarse = f"; coarse: checked every {saved.resolution:g} steps" if saved.resolution else ""
+            return Comparison(f"{label}, {saved.reached_text}; steps to target saved", saved, " steps", digits=0,
+                              note=f"; {saved.method_text}{coarse}")
         return Comparison(f"{label}, neither reached the target; val acc at the first validation",
                           paired(by_seed(fast, first_check_val), by_seed(slow, first_check_val)), " pts", scale=100)
 

@@ -31,7 +31,7 @@ from optlab.report.plots import FIGURES, write_figures
 from optlab.report.selection import Cell, Choice, choose_lrs, group_cells, stage
 from optlab.report.stats import MIN_SEEDS
 from optlab.report.sweep_record import SweepRecord, load_sweep_record
-from optlab.report.target import steps_per_epoch, target_time
+from optlab.report.target import finest_lead_text, steps_per_epoch, target_time
 from optlab.report.tuning import BUDGET_FIGURE, budget_lines, importance_lines, searched, write_budget_figure
 from optlab.sweep.order import folder_name
 from optlab.sweep.order import lr_text as run_lr_text
@@ -371,12 +371,15 @@ def method_lines(record: SweepRecord) -> list[str]:
         "differences), and the seeds each side won. A difference counts when the interval excludes 0; several "
         "comparisons behind one claim, or the pairs of the pairwise table, are corrected with Holm's step-down "
         "method at 5%. Fewer than 3 paired seeds: inconclusive. A tie in every seed is no evidence.",
-        f"- **time to target**: the first validation whose accuracy reaches {100 * record.target_acc:g}%, as steps "
-        f"and training seconds; validation runs every {every} epoch (`--val-every`), so the time is coarse: known "
-        "only to that interval. The sd of paired step differences is floored at interval/√6 (two measurements "
-        "each rounded to the next check), so seeds tying at a check do not read as certainty. Averaged over seeds, "
-        "a seed that never reaches it counts as the full budget "
-        f"({count_text(record.max_epochs, 'epoch')} of steps; seconds at that run's own speed), as in DeepOBS.",
+        f"- **time to target**: where the validation curve first crosses {100 * record.target_acc:g}%, interpolated "
+        "linearly between the two validations around the crossing (the first validation itself when it already "
+        f"reaches it), as steps and training seconds; validation runs every {every} epoch (`--val-every`). The "
+        "curve between two checks is unseen, so the sd of paired step differences is floored at interval/√6"
+        f"{finest_lead_text(record)}. A seed that never reaches the target is censored: the tables say in how many "
+        "seeds each optimizer reached it and average a miss as the full budget "
+        f"({count_text(record.max_epochs, 'epoch')} of steps; seconds at that run's own speed), as in DeepOBS; a "
+        "comparison with a censored seed gets no interval and uses an exact paired sign-flip permutation test, "
+        "whose p cannot go below 2/2ⁿ at n seeds (at least 6 seeds before one can be decided at 5%).",
         "- **images/s**: training images per second of training time (validation excluded); compared only between "
         "runs made on the same kind and number of devices, precision and number of concurrent runs on the device. "
         "**Optimizer state**: bytes of the optimizer's per-parameter buffers. **Peak memory**: the run's own peak: "

@@ -8,7 +8,7 @@ from typing import Any
 
 from optlab.atomic import write_text_atomic
 from optlab.errors import OptlabError
-from optlab.report.target import first_reached
+from optlab.report.target import crossing, first_reached
 from optlab.sweep.result_files import read_result
 
 SPIKE_WINDOW = 50
@@ -67,6 +67,7 @@ def summarize(epochs: list[dict], step_losses: list[float], target_acc: float,
         "running_train_acc_last_epoch": epochs[-1].get("train_acc") if epochs else None,
         "final_train_loss": epochs[-1].get("train_loss") if epochs else None,
         "time_to_target": first_reached(val_checks or epochs, target_acc),
+        "time_to_target_interpolated": crossing(val_checks or epochs, target_acc),
         "loss_std_last_epoch": statistics.pstdev(finite) if len(finite) > 1 else None,
         "loss_spikes": loss_spikes(step_losses),
         "train_loss_curve": downsample(step_losses),
