@@ -20,7 +20,7 @@ from tests.helpers import ROOT
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop")
 ADAPTIVE = ("adam", "rmsprop")
-LRS = (0.01, 0.1)
+LRS = (0.001, 0.01, 0.1)  # the chosen lr (0.01) inside its grid: a tuned comparison
 STEPS_PER_EPOCH, VAL_EVERY = 100, 0.01  # a validation every step: time to target is not coarse here
 SWEEPS = 400
 
@@ -67,7 +67,8 @@ def simulate(rng: random.Random, seeds: int, effect: float) -> dict[str, str]:
             adaptive = optimizer in ADAPTIVE
             faster = optimizer in ("momentum", "nesterov", *ADAPTIVE)
             for lr in LRS:
-                # sensitivity: 10 points between the lrs; 8 points less for the adaptive methods when true
+                # sensitivity: 10 points between the best lr and the others; 8 points less for the adaptive
+                # methods when true
                 val = 0.70 if lr == 0.01 else 0.60 + (0.08 * effect if adaptive else 0.0)
                 runs.append(fake_run(
                     optimizer, lr, seed,
@@ -94,8 +95,10 @@ def test_under_no_difference_a_claim_is_decided_no_more_often_than_the_test_leve
         assert decided <= LEVEL + simulation_error, (key, rates)
 
 
-def test_a_real_difference_of_eight_seed_spreads_is_detected_in_most_sweeps():
-    for key, rates in verdict_rates(effect=1.0).items():
+def test_a_real_difference_of_eight_seed_spreads_is_detected_in_most_sweeps_at_five_seeds():
+    # The report corrects its ~18 comparisons together, so at 3 seeds (t on 2 df) even 8 seed-spreads are found
+    # in only 10-35% of sweeps, as the report's own power line says; 5 seeds find them.
+    for key, rates in verdict_rates(effect=1.0, seeds=5).items():
         assert rates[SUPPORTED] >= 0.8 and rates[CONTRADICTED] == 0, (key, rates)
 
 

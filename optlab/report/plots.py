@@ -19,7 +19,7 @@ from matplotlib.ticker import FormatStrFormatter, NullFormatter
 from optlab.atomic import write_atomic
 from optlab.report.families import family_of
 from optlab.report.formatting import lr_text
-from optlab.report.pairwise import pairwise
+from optlab.report.pairwise import PairRow
 from optlab.report.selection import Cell, Choice
 from optlab.report.sweep_record import SweepRecord
 
@@ -386,9 +386,10 @@ def curves_figure(record: SweepRecord, choices: dict[str, Choice], styles: dict[
     return figure
 
 
-def pairwise_figure(record: SweepRecord, choices: dict[str, Choice], styles: dict[str, Style]) -> Figure:
-    """Heatmap of mean paired test-accuracy differences (row minus column); * marks a clear difference."""
-    rows = pairwise(choices)
+def pairwise_figure(record: SweepRecord, choices: dict[str, Choice], styles: dict[str, Style],
+                    rows: list[PairRow]) -> Figure:
+    """Heatmap of mean paired test-accuracy differences (row minus column); * marks a clear difference (the
+    report's own verdicts: rows from verdicts.report_verdicts)."""
     names = [choice.optimizer for choice in choices.values() if choice.chosen is not None]
     matrix = np.full((len(names), len(names)), np.nan)
     marks: dict[tuple[int, int], str] = {}
@@ -422,8 +423,8 @@ def pairwise_figure(record: SweepRecord, choices: dict[str, Choice], styles: dic
     figure.colorbar(image, ax=ax, label="test acc, row minus column (pts)")
     seeds = sorted({row.pairs.n for row in rows})
     ax.set_title("Paired test-accuracy difference at each optimizer's chosen lr\n"
-                 f"mean over {'/'.join(map(str, seeds)) or 0} seeds; * = 95% interval excludes 0 (Holm over all "
-                 "pairs)", fontsize=9)
+                 f"mean over {'/'.join(map(str, seeds)) or 0} seeds; * = clear after the report's correction over "
+                 "all its verdicts", fontsize=9)
     return figure
 
 
@@ -432,11 +433,13 @@ def save_figure(figure: Figure, path: Path) -> None:
     write_atomic(path, lambda handle: figure.savefig(handle, format="png", dpi=110))
 
 
-def write_figures(record: SweepRecord, choices: dict[str, Choice]) -> dict[str, Path]:
-    """Every figure as a PNG in the sweep folder; returns their paths by figure name."""
+def write_figures(record: SweepRecord, choices: dict[str, Choice], rows: list[PairRow]) -> dict[str, Path]:
+    """Every figure as a PNG in the sweep folder; returns their paths by figure name (rows: the pairwise
+    table's, whose verdicts the pairwise figure marks)."""
     styles = choice_styles(choices)
     builders = {"train_loss": train_loss_figure, "val_acc": val_acc_figure,
-                "lr_sensitivity": lr_sensitivity_figure, "curves": curves_figure, "pairwise": pairwise_figure}
+                "lr_sensitivity": lr_sensitivity_figure, "curves": curves_figure,
+                "pairwise": lambda record, choices, styles: pairwise_figure(record, choices, styles, rows)}
     paths = {}
     for key, build in builders.items():
         paths[key] = record.sweep_dir / FIGURES[key]
