@@ -13,7 +13,7 @@ import pytest
 
 from optlab.report.claims import CONTRADICTED, NOT_TUNED, SUPPORTED
 from optlab.report.document import method_lines, pairwise_lines
-from optlab.report.power import detectable_difference, power_at, seed_warning, seeds_needed
+from optlab.report.power import detectable_difference, planned_comparisons, power_at, seed_warning, seeds_needed
 from optlab.report.selection import choose_lrs
 from optlab.report.stats import FDR, FWER, LEVEL, benjamini_hochberg, correct, holm
 from optlab.report.sweep_record import SweepRecord
@@ -257,3 +257,9 @@ def record_of(runs: list[dict]) -> SweepRecord:
     names = list(dict.fromkeys(run["optimizer"] for run in runs))
     return SweepRecord(sweep_dir=".", protocol={"max_epochs": 3, "target_acc": 0.5}, config={"optimizers": names},
                        runs=runs)
+
+
+@pytest.mark.parametrize("optimizers", [2, 5, 10, 19])
+def test_the_comparisons_counted_before_training_are_the_ones_the_report_corrects(optimizers):
+    verdicts = verdicts_of(sweep_runs(np.random.default_rng(optimizers), optimizers, 3))
+    assert planned_comparisons(list(NAMES[:optimizers])) == verdicts.correction.tested

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from scipy import optimize
 from scipy import stats as scipy_stats
 
+from optlab.report.families import ADAPTIVE, SGD, family_of
 from optlab.report.stats import LEVEL, MIN_SEEDS
 
 POWER = 0.8
@@ -74,6 +75,21 @@ def report_power(sds: list[float], seeds: int, tests: int, level: float = LEVEL)
     """Power from the sds of the table's paired differences (pooled: root mean variance) at its seeds."""
     sd = math.sqrt(sum(s * s for s in sds) / len(sds)) if sds else None
     return ReportPower(sd, seeds, tests, detectable_difference(sd, seeds, tests, level))
+
+
+def planned_comparisons(optimizers: list[str], families: dict[str, str | None] | None = None) -> int:
+    """How many comparisons a report of these optimizers corrects together, told before any run: every pair of the
+    table, the claims' comparisons (a, b: each fast optimizer against sgd; c: one; d2: each adaptive one against
+    sgd; e shares a pair of the table) and the Findings' fastest against the next. families: each optimizer's
+    family as the registry declares it (default: the names the report knows without results)."""
+    names = list(dict.fromkeys(optimizers))
+    families = [(families or {}).get(name, family_of(name)) for name in names]
+    adaptive, sgd_family = families.count(ADAPTIVE), families.count(SGD)
+    claims = 0
+    if "sgd" in names:
+        claims += sum(name in names for name in ("adam", "rmsprop", "momentum", "nesterov")) + adaptive
+    claims += 1 if adaptive and sgd_family else 0
+    return len(names) * (len(names) - 1) // 2 + claims + (1 if len(names) > 1 else 0)
 
 
 def seed_warning(optimizers: int, seeds: int, tests: int, run_sd: float = ASSUMED_RUN_SD,
