@@ -239,6 +239,8 @@ LONG_PAIRWISE = 45  # pairs of 10 optimizers: beyond, the table lists only the c
 def family_text(verdicts: ReportVerdicts) -> str:
     """What the report controls, in one sentence with its numbers."""
     correction = verdicts.correction
+    if not correction.tested:
+        return f"No comparison of this report can be judged (each needs at least {MIN_SEEDS} paired seeds)."
     pairs = sum(row.adjusted_p is not None for row in verdicts.rows)
     others = correction.tested - pairs
     if correction.control == FDR:
@@ -250,7 +252,8 @@ def family_text(verdicts: ReportVerdicts) -> str:
     return (f"Every verdict of this report is one family of {correction.tested} comparisons ({pairs} pairs of "
             f"the pairwise table, {others} of the claims and Findings), corrected together: it controls "
             f"{controlled}. Intervals are shown at {confidence_text(correction.confidence())}, the level that "
-            "correction matches: an interval excludes 0 exactly when its verdict is clear.")
+            "correction matches (a comparison picked by the data from k candidates, k times closer to 100%): an "
+            "interval excludes 0 exactly when its verdict is clear.")
 
 
 def pairwise_lines(verdicts: ReportVerdicts) -> list[str]:
