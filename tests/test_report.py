@@ -263,12 +263,13 @@ def test_without_validation_no_lr_is_chosen_and_every_lr_is_reported(tmp_path):
 
 def test_claims_supported_when_the_numbers_clearly_agree(tmp_path):
     runs = []
-    for seed in range(6):  # two lrs each: seeds 0-2 choose, 3-5 judge
-        runs += [fake_run("sgd", lr, seed, val=v, test=0.70) for lr, v in ((1e-2, 0.80), (1e-1, 0.30))]
+    for seed in range(6):  # three lrs each: seeds 0-2 choose, 3-5 judge
+        # every chosen lr (1e-2) inside its grid, so each claim is a tuned comparison
+        runs += [fake_run("sgd", lr, seed, val=v, test=0.70) for lr, v in ((1e-3, 0.40), (1e-2, 0.80), (1e-1, 0.30))]
         runs += [fake_run("adam", lr, seed, val=v, test=0.60, reach_step=10, state=200, images_per_second=800)
-                 for lr, v in ((1e-2, 0.80), (1e-1, 0.78))]
+                 for lr, v in ((1e-3, 0.77), (1e-2, 0.80), (1e-1, 0.78))]
         runs += [fake_run("rmsprop", lr, seed, val=v, test=0.60, reach_step=10, state=100, images_per_second=850)
-                 for lr, v in ((1e-2, 0.79), (1e-1, 0.77))]
+                 for lr, v in ((1e-3, 0.76), (1e-2, 0.79), (1e-1, 0.77))]
     runs = [{**run, "images_per_second": run["images_per_second"] + run["seed"]} for run in runs]  # a little spread
     claims = claims_of(write_sweep(tmp_path / "agree", runs))
     # sgd never reaches the target: censored in every seed, and at 3 seeds the exact test cannot go below p 0.25
@@ -342,6 +343,9 @@ def test_claims_contradicted_when_the_numbers_clearly_disagree(tmp_path):
         runs.append(fake_run("sgd", 1e-2, seed, val=0.70 + seed / 100, test=0.50, reach_step=10))
         runs.append(fake_run("momentum", 1e-2, seed, val=0.70 + seed / 100, test=0.50))
         runs.append(fake_run("adam", 1e-3, seed, val=0.80 + seed / 100, test=0.80 + seed / 100))
+        # worse lrs on either side: the chosen ones are inside their grids, so the claims are decided
+        runs += [fake_run(name, lr * factor, seed, val=0.2, test=0.2) for name, lr in
+                 (("sgd", 1e-2), ("momentum", 1e-2), ("adam", 1e-3)) for factor in (0.1, 10)]
     claims = claims_of(write_sweep(tmp_path / "disagree", runs))
     # adam never reaches the target, sgd does at step 10: censored, so no verdict at 3 seeds (smallest p 0.25)
     assert claims["a"].verdict == INCONCLUSIVE and "cannot go below 0.25" in claims["a"].findings[0].text
@@ -462,8 +466,9 @@ def test_pairwise_table_shows_every_pair_with_its_paired_difference(tmp_path):
         assert numbers(row["Δ test acc, A − B (paired by seed)"])[0] == pytest.approx(
             100 * statistics.fmean(differences), abs=0.051)
         assert row["A ahead in"] == f"{sum(d > 0 for d in differences)}/3 seeds"
-    assert rows["sgd", "momentum"]["verdict"] == "momentum ahead"  # -10, -9, -11 points
-    assert rows["momentum", "adam"]["verdict"] == "not a clear difference"  # -1, +1, 0
+    # each ran one lr, so every verdict names both sides as not tuned
+    assert rows["sgd", "momentum"]["verdict"] == "momentum ahead (lr at its grid's edge: sgd, momentum)"  # -10, -9, -11
+    assert rows["momentum", "adam"]["verdict"] == "not a clear difference (lr at its grid's edge: momentum, adam)"
     assert (tmp_path / "pairs" / "fig_pairwise.png").read_bytes()[:8] == PNG_SIGNATURE
 
 

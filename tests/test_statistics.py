@@ -20,7 +20,7 @@ from tests.helpers import ROOT
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop")
 ADAPTIVE = ("adam", "rmsprop")
-LRS = (0.01, 0.1)
+LRS = (0.001, 0.01, 0.1)  # the chosen lr (0.01) inside its grid: a tuned comparison
 STEPS_PER_EPOCH, VAL_EVERY = 100, 0.01  # a validation every step: time to target is not coarse here
 SWEEPS = 400
 
@@ -67,7 +67,8 @@ def simulate(rng: random.Random, seeds: int, effect: float) -> dict[str, str]:
             adaptive = optimizer in ADAPTIVE
             faster = optimizer in ("momentum", "nesterov", *ADAPTIVE)
             for lr in LRS:
-                # sensitivity: 10 points between the lrs; 8 points less for the adaptive methods when true
+                # sensitivity: 10 points between the best lr and the others; 8 points less for the adaptive
+                # methods when true
                 val = 0.70 if lr == 0.01 else 0.60 + (0.08 * effect if adaptive else 0.0)
                 runs.append(fake_run(
                     optimizer, lr, seed,
@@ -95,8 +96,10 @@ def test_under_no_difference_a_claim_is_decided_no_more_often_than_the_test_leve
 
 
 def test_a_real_difference_of_eight_seed_spreads_is_detected_in_most_sweeps_judged_on_held_out_seeds():
-    # Two lrs each: the first 3 of 6 seeds choose the lr, the other 3 judge (report/selection.split_seeds).
-    for key, rates in verdict_rates(effect=1.0, seeds=6).items():
+    # Several lrs each: the first 5 of 10 seeds choose the lr, the other 5 judge (report/selection.split_seeds).
+    # The report corrects its ~18 comparisons together, so 3 judging seeds (t on 2 df) would find even 8
+    # seed-spreads in only 10-35% of sweeps, as the report's own power line says; 5 find them.
+    for key, rates in verdict_rates(effect=1.0, seeds=10).items():
         assert rates[SUPPORTED] >= 0.8 and rates[CONTRADICTED] == 0, (key, rates)
 
 

@@ -117,6 +117,10 @@ class RunResult(JsonRecord):
     val_checks: tuple[ValCheck, ...] = ()
     phase_seconds: dict | None = None
     time_to_target_interpolated: TargetCrossing | None = None
+    stage: str = "grid"  # grid, tune or confirm
+    trial: int | None = None
+    search: str = "grid"
+    search_point: dict | None = None
 
     legacy = {
         "effective_batch_size": lambda raw: raw["batch_size"] * raw.get("world_size", 1),

@@ -1,22 +1,26 @@
 """The seed text's claims about optimizers, each judged on this sweep's own numbers with paired statistics.
 
-Every comparison pairs runs by seed at each optimizer's chosen lr (see stats.Paired) and counts only when its
-95% interval excludes zero; a claim resting on several comparisons corrects them with Holm's method, so under
-no true difference a claim is decided (supported or contradicted) in at most 5% of sweeps. Fewer than 3 paired
-seeds, a tie in every seed, or a sweep that lacks what the claim needs: inconclusive.
+Every comparison pairs runs by seed at each optimizer's chosen lr (see stats.Paired) and belongs to the report's
+one family of verdicts (family.py: the pairwise table, the claims and Findings, corrected together), so under no
+true difference the report decides anything, claim or pair, in at most 5% of sweeps. A comparison counts when it
+survives that correction; its interval is printed at the level the correction matches. Fewer than 3 paired
+seeds, a tie in every seed, or a sweep that lacks what the claim needs: inconclusive. A claim that would be decided
+while an optimizer it compares sits at the edge of its lr grid is "not tuned" instead.
 """
 
 from dataclasses import dataclass
 from typing import Any
 
 from optlab.report.families import ADAPTIVE, SGD, family_of
-from optlab.report.formatting import DASH, lr_text, mib, paired_text, pct_spread
+from optlab.report.family import Family, Verdict, test_acc_key
+from optlab.report.formatting import DASH, lr_text, mib, paired_text, pct_spread, verdict_text
+from optlab.report.grid_edges import grid_edges
 from optlab.report.selection import Cell, Choice, ranked_by_val
-from optlab.report.stats import LEVEL, MIN_SEEDS, Paired, holm, paired, spread
+from optlab.report.stats import MIN_SEEDS, PROCEDURES, Paired, paired, spread
 from optlab.report.sweep_record import SweepRecord
 from optlab.report.target import steps_per_epoch, times_saved, validation_checks
 
-SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_TUNED = "supported", "contradicted", "inconclusive", "not tuned"
 
 CONVERGENCE_RULE = (
     "per seed, the steps to the target val accuracy at each optimizer's chosen lr (interpolated between the two "
@@ -24,9 +28,10 @@ CONVERGENCE_RULE = (
     "the full step budget) an exact sign-flip permutation test instead of the t interval; when neither side "
     "reaches the target in any seed, the val accuracy at the first validation instead"
 )
-TEST_RULE = (f"paired by seed, two-sided {100 * (1 - LEVEL):g}% Student-t interval on the mean difference; a "
-             f"comparison counts when it excludes 0 (Holm-corrected within a claim); fewer than {MIN_SEEDS} "
-             "paired seeds or a tie in every seed: inconclusive")
+TEST_RULE = ("paired by seed, two-sided paired t-test; a comparison counts when it survives the report's correction "
+             "over all its comparisons, and its Student-t interval is shown at the level that correction matches "
+             f"(it excludes 0 exactly then); fewer than {MIN_SEEDS} paired seeds or a tie in every seed: "
+             "inconclusive")
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class Finding:
 
     text: str
     verdict: str | None = None
+    untuned: tuple[str, ...] = ()  # optimizers of this comparison whose chosen lr is at the edge of their grid
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,8 @@ class Comparison:
     digits: int = 1
     note: str = ""
     over: str = "seeds"
+    key: tuple = ()  # the family key: a comparison another part of the report also judges shares it
+    uses: tuple[str, ...] = ()  # the optimizers whose chosen lrs it compares
 
 
 def why_not(pairs: Paired) -> str | None:
@@ -71,35 +79,43 @@ def why_not(pairs: Paired) -> str | None:
     return None
 
 
-def decide(comparisons: list[Comparison]) -> list[Finding]:
-    """Each comparison's verdict at the claim's level, Holm-corrected over the claim's comparisons."""
-    adjusted = holm([comparison.pairs.p_value for comparison in comparisons])
-    corrected = len([p for p in adjusted if p is not None]) > 1
+def decide(comparisons: list[Comparison], verdicts: list[Verdict | None], procedure: str = "Holm",
+           edges: dict[str, str] | None = None) -> list[Finding]:
+    """Each comparison's verdict as the report's correction gave it (None: not yet corrected, a placeholder)."""
     found = []
-    for comparison, p in zip(comparisons, adjusted):
+    for comparison, judged in zip(comparisons, verdicts):
         pairs = comparison.pairs
         verdict, reason = INCONCLUSIVE, why_not(pairs)
-        if reason is None:
-            if p < LEVEL:
+        if reason is None and judged is not None:
+            if judged.clear:
                 verdict = SUPPORTED if pairs.mean > 0 else CONTRADICTED
                 reason = verdict
             else:
                 reason = "inconclusive: the interval includes 0"
-        holm_text = f", Holm p {p:.3g}" if corrected and p is not None else ""
-        shown = paired_text(pairs, comparison.unit, comparison.scale, comparison.digits, comparison.over)
-        text = f"{comparison.label}: {shown}{holm_text}{comparison.note}: {reason}"
-        found.append(Finding(text, verdict))
+        if judged is None:  # a placeholder: the family is not corrected yet
+            shown = ""
+        else:
+            shown = verdict_text(judged, comparison.unit, comparison.scale, comparison.digits, comparison.over,
+                                 procedure)
+        untuned = [edges[name] for name in comparison.uses if name in (edges or {})]
+        edge = f" (not tuned: {'; '.join(untuned)})" if untuned else ""
+        found.append(Finding(f"{comparison.label}: {shown}{comparison.note}: {reason}{edge}", verdict,
+                             tuple(name for name in comparison.uses if name in (edges or {}))))
     return found
 
 
 def overall(findings: list[Finding], missing: list[str]) -> str:
-    """Contradicted by any judged comparison against it; supported only when every part is there and agrees."""
+    """Contradicted by any judged comparison against it; supported only when every part is there and agrees;
+    not tuned instead of either when a comparison it rests on uses an lr at its grid's edge."""
     judged = [finding.verdict for finding in findings if finding.verdict is not None]
+    decided = INCONCLUSIVE
     if CONTRADICTED in judged:
-        return CONTRADICTED
-    if judged and all(verdict == SUPPORTED for verdict in judged) and not missing:
-        return SUPPORTED
-    return INCONCLUSIVE
+        decided = CONTRADICTED
+    elif judged and all(verdict == SUPPORTED for verdict in judged) and not missing:
+        decided = SUPPORTED
+    if decided != INCONCLUSIVE and any(finding.untuned for finding in findings):
+        return NOT_TUNED
+    return decided
 
 
 def by_seed(cell: Cell, read) -> dict[int, float | None]:
@@ -126,10 +142,19 @@ def check_interval_steps(runs: list[dict[str, Any]], epoch_steps: dict[int, int]
 class ClaimJudge:
     """Judges claims from a sweep's record and the lrs validation chose."""
 
-    def __init__(self, record: SweepRecord, choices: dict[str, Choice]) -> None:
+    def __init__(self, record: SweepRecord, choices: dict[str, Choice], family: Family) -> None:
         self.record = record
         self.choices = choices
+        self.family = family
         self.epoch_steps = steps_per_epoch(record.runs)
+        self.edges = grid_edges(choices)
+
+    def _decide(self, claim: str, comparisons: list[Comparison]) -> list[Finding]:
+        """Add the comparisons to the report's family (before it is corrected) or read their verdicts (after)."""
+        verdicts = [self.family.judge(comparison.key or ("claim", claim, comparison.label), comparison.pairs)
+                    for comparison in comparisons]
+        procedure = PROCEDURES[self.family.correction.control] if self.family.closed else "Holm"
+        return decide(comparisons, verdicts, procedure, self.edges)
 
     def claims(self) -> list[Claim]:
         return [
@@ -169,9 +194,10 @@ class ClaimJudge:
             saved = times_saved(slow.runs, fast.runs, budget, self.epoch_steps, self.record.target_acc)
             coarse = f"; coarse: checked every {saved.resolution:g} steps" if saved.resolution else ""
             return Comparison(f"{label}, {saved.reached_text}; steps to target saved", saved, " steps", digits=0,
-                              note=f"; {saved.method_text}{coarse}")
+                              note=f"; {saved.method_text}{coarse}", uses=(fast.optimizer, slow.optimizer))
         return Comparison(f"{label}, neither reached the target; val acc at the first validation",
-                          paired(by_seed(fast, first_check_val), by_seed(slow, first_check_val)), " pts", scale=100)
+                          paired(by_seed(fast, first_check_val), by_seed(slow, first_check_val)), " pts", scale=100,
+                          uses=(fast.optimizer, slow.optimizer))
 
     def converges_faster(self, key: str, fast: tuple[str, ...], statement: str) -> Claim:
         missing: list[str] = []
@@ -184,7 +210,7 @@ class ClaimJudge:
                 cell = self._chosen(name, missing)
                 if cell is not None and slow is not None:
                     comparisons.append(self._convergence(cell, slow))
-        findings = decide(comparisons)
+        findings = self._decide(key, comparisons)
         return Claim(key, statement, f"{CONVERGENCE_RULE}; {TEST_RULE}", overall(findings, missing),
                      tuple(findings), tuple(missing))
 
@@ -232,8 +258,11 @@ class ClaimJudge:
         adaptive_mean = {s: sum(per_seed[n][s] for n in adaptive) / len(adaptive) for s in seeds}
         comparison = Comparison(f"mean sensitivity SGD family ({', '.join(sgd_family)}) minus adaptive "
                                 f"({', '.join(adaptive)})", paired(sgd_mean, adaptive_mean), " pts", scale=100)
-        judged = decide([comparison])
-        findings += [judged[0] if not flat else Finding(judged[0].text.rsplit(": ", 1)[0] + ": not judged")]
+        if flat:  # not judged, so not part of the report's family
+            shown = paired_text(comparison.pairs, comparison.unit, comparison.scale, comparison.digits)
+            findings.append(Finding(f"{comparison.label}: {shown}: not judged"))
+        else:
+            findings += self._decide("c", [comparison])
         return Claim("c", statement, rule, overall(findings, missing), tuple(findings), tuple(missing))
 
     def _runs(self, name: str) -> list[dict[str, Any]]:
@@ -289,7 +318,7 @@ class ClaimJudge:
                                {k: mine[k].get("images_per_second") for k in same})
                 comparisons.append(Comparison(f"sgd minus {name}, images/s", pairs, " images/s", digits=0,
                                               note=note, over="(lr, seed) pairs"))
-        findings = decide(comparisons)
+        findings = self._decide("d2", comparisons)
         return Claim("d2", statement, rule, overall(findings, missing), tuple(findings), tuple(missing))
 
     def _best_chosen(self, names: list[str]) -> Cell | None:
@@ -312,7 +341,10 @@ class ClaimJudge:
             label = (f"test acc {best_sgd.optimizer} (lr {lr_text(best_sgd.lr)}) minus {best_adaptive.optimizer} "
                      f"(lr {lr_text(best_adaptive.lr)})")
             test = paired(by_seed(best_sgd, _test), by_seed(best_adaptive, _test))
-            findings += decide([Comparison(label, test, " pts", scale=100)])
+            # The same comparison as the pairwise table's row for these two: one verdict, shared.
+            findings += self._decide("e", [Comparison(label, test, " pts", scale=100,
+                                                      key=test_acc_key(best_sgd.optimizer, best_adaptive.optimizer),
+                                                      uses=(best_sgd.optimizer, best_adaptive.optimizer))])
             gap = paired(by_seed(best_sgd, _gap), by_seed(best_adaptive, _gap))
             findings.append(Finding(f"generalization gap {best_sgd.optimizer} minus {best_adaptive.optimizer}: "
                                     f"{paired_text(gap, ' pts', 100)}"))
@@ -356,5 +388,8 @@ def _mean(runs: list[dict[str, Any]], key) -> float | None:
     return spread(read(run) for run in runs).mean
 
 
-def judge_claims(record: SweepRecord, choices: dict[str, Choice]) -> list[Claim]:
-    return ClaimJudge(record, choices).claims()
+def judge_claims(record: SweepRecord, choices: dict[str, Choice], control: str | None = None) -> list[Claim]:
+    """The claims as the whole report judges them (one family with the pairwise table and Findings)."""
+    from optlab.report.verdicts import report_verdicts
+
+    return report_verdicts(record, choices, control).claims

@@ -12,27 +12,27 @@ from typing import Any
 import yaml
 
 from optlab.atomic import remove_abandoned_partials, write_text_atomic
-from optlab.report.claims import CONVERGENCE_RULE, Claim, judge_claims, run_peak_memory
-from optlab.report.findings import findings
+from optlab.report.claims import CONVERGENCE_RULE, Claim, run_peak_memory
 from optlab.report.formatting import (
     DASH,
+    confidence_text,
     count_text,
+    interval_text,
     lr_text,
     mib,
     num_spread,
-    paired_text,
     pct,
     pct_spread,
     points_spread,
 )
 from optlab.report.health import loss_rise, rule_text
-from optlab.report.pairwise import pairwise
 from optlab.report.plots import FIGURES, write_figures
 from optlab.report.selection import Cell, Choice, choose_lrs, group_cells, stage
-from optlab.report.stats import MIN_SEEDS
+from optlab.report.stats import FDR, FWER, MIN_SEEDS
 from optlab.report.sweep_record import SweepRecord, load_sweep_record
 from optlab.report.target import finest_lead_text, steps_per_epoch, target_time
 from optlab.report.tuning import BUDGET_FIGURE, budget_lines, importance_lines, searched, write_budget_figure
+from optlab.report.verdicts import ReportVerdicts, report_verdicts
 from optlab.sweep.order import folder_name
 from optlab.sweep.order import lr_text as run_lr_text
 
@@ -313,12 +313,32 @@ def run_lines(record: SweepRecord) -> list[str]:
 LONG_PAIRWISE = 45  # pairs of 10 optimizers: beyond, the table lists only the clear ones
 
 
-def pairwise_lines(choices: dict[str, Choice]) -> list[str]:
-    rows = pairwise(choices)
+def family_text(verdicts: ReportVerdicts) -> str:
+    """What the report controls, in one sentence with its numbers."""
+    correction = verdicts.correction
+    if not correction.tested:
+        return f"No comparison of this report can be judged (each needs at least {MIN_SEEDS} paired seeds)."
+    pairs = sum(row.adjusted_p is not None for row in verdicts.rows)
+    others = correction.tested - pairs
+    if correction.control == FDR:
+        controlled = ("the expected share of false verdicts among those it calls clear (false discovery rate) at "
+                      f"{100 * correction.level:g}%, by Benjamini–Hochberg's procedure")
+    else:
+        controlled = (f"the chance of any false verdict in the whole report (family-wise error) at "
+                      f"{100 * correction.level:g}%, by Holm's step-down method")
+    return (f"Every verdict of this report is one family of {correction.tested} comparisons ({pairs} pairs of "
+            f"the pairwise table, {others} of the claims and Findings), corrected together: it controls "
+            f"{controlled}. Intervals are shown at {confidence_text(correction.confidence())}, the level that "
+            "correction matches (a comparison picked by the data from k candidates, k times closer to 100%): an "
+            "interval excludes 0 exactly when its verdict is clear.")
+
+
+def pairwise_lines(verdicts: ReportVerdicts) -> list[str]:
+    rows = verdicts.rows
     if not rows:
         return ["Fewer than two optimizers have a chosen lr: nothing to compare."]
-    intro = ("Every pair of optimizers at their chosen lrs. A difference is clear when its 95% interval excludes 0 "
-             "after Holm's correction over all the pairs of this table.")
+    procedure = verdicts.correction.procedure
+    intro = (f"Every pair of optimizers at their chosen lrs. {family_text(verdicts)} {verdicts.power.text()}")
     # Rows that could not be judged (too few paired seeds) are counted, not listed: one seed makes them all so.
     judged = [row for row in rows if row.pairs.enough]
     notes = []
@@ -331,21 +351,33 @@ def pairwise_lines(choices: dict[str, Choice]) -> list[str]:
         judged = [row for row in judged if row.clear]
         if hidden:
             notes.append(f"{hidden} pairs with no clear difference are not listed.")
-    header = ("A", "B", "Δ test acc, A − B (paired by seed)", "A ahead in", "Holm p", "verdict")
+    if verdicts.edges:
+        notes.append("Chosen lr at the edge of its grid (a better lr may lie beyond, so the optimizer may not be "
+                     f"tuned): {'; '.join(verdicts.edges.values())}.")
+    header = ("A", "B", "Δ test acc, A − B (paired by seed)", "corrected interval", "A ahead in",
+              f"{procedure} p", "verdict")
     table = [(f"{row.a.optimizer} (lr {lr_text(row.a.lr)})", f"{row.b.optimizer} (lr {lr_text(row.b.lr)})",
-              paired_text(row.pairs, " pts", 100).split(", ahead in")[0],
-              f"{row.pairs.wins}/{row.pairs.n} seeds", DASH if row.holm_p is None else f"{row.holm_p:.3g}",
+              DASH if row.pairs.mean is None else f"{100 * row.pairs.mean:+.1f} pts",
+              interval_text(row.judged.interval, row.judged.confidence, 100) or DASH,
+              f"{row.pairs.wins}/{row.pairs.n} seeds", DASH if row.adjusted_p is None else f"{row.adjusted_p:.3g}",
               row.verdict) for row in judged]
     lines = [intro, "", *markdown_table(header, table)] if table else [intro]
     return lines + (["", " ".join(notes)] if notes else [])
 
 
-def claim_lines(claims: list[Claim]) -> list[str]:
+def claim_lines(claims: list[Claim], verdicts: ReportVerdicts | None = None) -> list[str]:
+    family = ""
+    if verdicts is not None:
+        family = (f" That correction is {verdicts.correction.procedure}'s over the report's "
+                  f"{verdicts.correction.tested} comparisons, intervals at "
+                  f"{confidence_text(verdicts.correction.confidence())} (see the pairwise comparison).")
     lines = ["Each claim is judged on this sweep alone, at the lrs validation chose. Every comparison pairs runs by "
-             "seed and counts only when the 95% Student-t interval of the mean paired difference excludes 0, with "
-             "Holm's correction when a claim rests on several comparisons; with fewer than 3 paired seeds, a tie in "
-             "every seed, or when the sweep lacks what the claim needs, the claim is inconclusive. Under no true "
-             "difference a claim is decided in at most 5% of sweeps.", ""]
+             "seed and counts only when it survives the report's correction over all its comparisons (the pairs "
+             f"of the table included; a claim quoting a pair of the table shares its verdict).{family} With fewer "
+             "than 3 paired seeds, a tie in every seed, or when the sweep lacks what the claim needs, the claim is "
+             "inconclusive; a claim that would be decided while an optimizer it compares has its chosen lr at the "
+             "edge of its grid is **not tuned** instead. Claim (d1) compares exact byte counts: no test, outside "
+             "the family.", ""]
     for claim in claims:
         lines.append(f"- **({claim.key}) {claim.statement}** → **{claim.verdict}**")
         lines += [f"  - {finding.text}" for finding in claim.findings]
@@ -355,7 +387,18 @@ def claim_lines(claims: list[Claim]) -> list[str]:
     return lines
 
 
-def method_lines(record: SweepRecord) -> list[str]:
+def method_lines(record: SweepRecord, verdicts: ReportVerdicts | None = None) -> list[str]:
+    correction = verdicts.correction if verdicts is not None else None
+    if correction is not None and correction.control == FDR:
+        procedure = ("Benjamini–Hochberg's procedure at 5% (`fdr`: the expected share of false verdicts among the "
+                     "clear ones is at most 5%; with no true difference anywhere, the chance of any clear verdict is "
+                     "at most 5% too), with the false-coverage-rate intervals of Benjamini & Yekutieli (2005) at "
+                     "1 − R·5%/m (R clear of m)")
+    else:
+        procedure = ("Holm's step-down method at 5% (`fwer`: with no true difference anywhere, or any mix of true "
+                     "and no differences, the chance that the report makes any false verdict is at most 5%), with "
+                     "intervals at 1 − 5%/(m − R) (R clear of m: Bonferroni's simultaneous 95% intervals when "
+                     "nothing is clear)")
     intervals = sorted({float(run.get("val_every") or 1.0) for run in record.runs})
     every = " or ".join(f"{value:g}" for value in intervals)
     return [
@@ -365,12 +408,21 @@ def method_lines(record: SweepRecord) -> list[str]:
         "has none. Test metrics are only reported, never used to choose.",
         "- **mean ± std**: over seeds; std is the sample standard deviation (n − 1). With one seed no std is shown.",
         "- **paired comparisons** (claims, findings, the pairwise table): runs are paired by seed (same initial "
-        "weights and data order for every optimizer of a seed), at each optimizer's chosen lr. Shown: the mean "
-        "paired difference with its two-sided 95% Student-t confidence interval (t quantile computed from the "
-        "regularized incomplete beta function, no bootstrap), the effect size d_z (mean over sd of the "
-        "differences), and the seeds each side won. A difference counts when the interval excludes 0; several "
-        "comparisons behind one claim, or the pairs of the pairwise table, are corrected with Holm's step-down "
-        "method at 5%. Fewer than 3 paired seeds: inconclusive. A tie in every seed is no evidence.",
+        "weights and data order for every optimizer of a seed), at each optimizer's chosen lr, two-sided paired "
+        "t-test (scipy.stats). **One error rate per report**: every judged comparison of the report (each pair of "
+        "the pairwise table, each comparison behind a claim, the Findings' fastest-against-next) is one family, "
+        f"corrected together by {procedure}; so a comparison's interval excludes 0 exactly when it is called "
+        "clear, and no interval printed beside a verdict is the unadjusted one. A pair picked by the data (the "
+        "top two by test accuracy) is quoted with the table's verdict, which is corrected over every pair; the "
+        "fastest against the next enters with its p multiplied by the number of pairs it was picked from. Fewer "
+        "than 3 paired seeds: inconclusive. A tie in every seed is no evidence. Claim (d1) compares exact byte "
+        "counts (no test, outside the family).",
+        "- **power**: from the seed spread of the table's paired test-accuracy differences (root mean variance), "
+        "the smallest true difference a two-sided paired t-test at 5%/m (the first step of the correction) finds "
+        "with 80% power at the report's seeds (noncentral t, scipy.stats.nct).",
+        "- **grid edges**: an optimizer whose chosen lr is the smallest or largest of its grid (or its only lr) "
+        "may be better at an lr the grid did not reach; every verdict that uses it says so, and a claim that "
+        "would be decided is marked not tuned.",
         f"- **time to target**: where the validation curve first crosses {100 * record.target_acc:g}%, interpolated "
         "linearly between the two validations around the crossing (the first validation itself when it already "
         f"reaches it), as steps and training seconds; validation runs every {every} epoch (`--val-every`). The "
@@ -396,7 +448,7 @@ def method_lines(record: SweepRecord) -> list[str]:
     ]
 
 
-def render_report(record: SweepRecord, choices: dict[str, Choice], claims: list[Claim],
+def render_report(record: SweepRecord, choices: dict[str, Choice], verdicts: ReportVerdicts,
                   figures: dict[str, Path]) -> str:
     name = record.config.get("name") or record.sweep_dir.name
     lines = [f"# Optimizer comparison: {name}", "", "## Setup", "", *setup_lines(record), verdict_basis(choices),
@@ -407,32 +459,33 @@ def render_report(record: SweepRecord, choices: dict[str, Choice], claims: list[
             lines += [f"![Expected best validation accuracy against the tuning budget]({BUDGET_FIGURE})", ""]
         lines += ["## Which hyperparameters mattered", "", *importance_lines(choices, record.search_spaces), ""]
     lines += ["## Findings", ""]
-    lines += [f"- {sentence}" for sentence in findings(record, choices)]
-    lines += ["", "## Pairwise comparison", "", *pairwise_lines(choices)]
-    lines += ["", "## Claims", "", *claim_lines(claims), "", "## Figures", ""]
+    lines += [f"- {sentence}" for sentence in verdicts.findings]
+    lines += ["", "## Pairwise comparison", "", *pairwise_lines(verdicts)]
+    lines += ["", "## Claims", "", *claim_lines(verdicts.claims, verdicts), "", "## Figures", ""]
     for key, path in figures.items():
         if key in FIGURE_CAPTIONS:
             lines += [f"![{FIGURE_CAPTIONS[key]}]({path.name})", ""]
     lines += ["## Every optimizer × lr", "", *cell_lines(record, choices), "", "## Every run", "", *run_lines(record),
-              "", "## How the numbers are computed", "", *method_lines(record), ""]
+              "", "## How the numbers are computed", "", *method_lines(record, verdicts), ""]
     return "\n".join(lines)
 
 
-def write_report(sweep_dir: Path, reference: bool = False) -> Path:
+def write_report(sweep_dir: Path, reference: bool = False, error_control: str = FWER) -> Path:
     """Write report.md and its figures into the sweep folder; returns the report's path.
 
     reference: also overlay the published curves of the sweep's problem (see report/reference.py). Hidden
     partial files a report killed mid-write left beside these files (`.fig_*.png.<pid>.tmp`, once over a minute
-    old: see atomic.remove_abandoned_partials) are removed first.
+    old: see atomic.remove_abandoned_partials) are removed first. error_control: "fwer" (Holm, the default) or
+    "fdr" (Benjamini–Hochberg), the correction over all the report's verdicts.
     """
     record = load_sweep_record(Path(sweep_dir))
     remove_abandoned_partials(record.sweep_dir, [REPORT_NAME, *FIGURES.values(), BUDGET_FIGURE])
     choices = choose_lrs(record.runs, record.optimizers)
-    claims = judge_claims(record, choices)
-    figures = write_figures(record, choices)
+    verdicts = report_verdicts(record, choices, error_control)
+    figures = write_figures(record, choices, verdicts.rows)
     if searched(record.runs) and (budget := write_budget_figure(record.sweep_dir, choices)) is not None:
         figures[BUDGET_FIGURE] = budget
-    text = render_report(record, choices, claims, figures)
+    text = render_report(record, choices, verdicts, figures)
     if reference:
         from optlab.report.reference import reference_section
 

@@ -1,25 +1,36 @@
 """Plain sentences read off the report's tables: who reached the target first, generalized best, was most lr-sensitive.
 
 Every number in a sentence is one the summary or per-lr table shows, formatted the same way, so a reader can
-trace it back.
+trace it back. A sentence about a pair picked by the data (the top two, the fastest and the next) says so, and its
+verdict is one of the report's family (family.py): the top two's is the pairwise table's own row, corrected over
+every pair (which covers any pair the data could pick); the fastest against the next enters the family with its
+p multiplied by the number of pairs it was picked from.
 """
 
 from optlab.report.claims import by_seed, check_interval_steps, timing_conditions
-from optlab.report.formatting import count_text, lr_text, num_spread, paired_text, pct_spread, points_spread
+from optlab.report.family import Family, Verdict
+from optlab.report.formatting import count_text, lr_text, num_spread, pct_spread, points_spread, verdict_text
 from optlab.report.health import loss_rise, rule_text
+from optlab.report.pairwise import PairRow
 from optlab.report.selection import Cell, Choice, ranked_by_val
-from optlab.report.stats import LEVEL, Paired, paired
+from optlab.report.stats import MIN_SEEDS, PROCEDURES, Paired, paired
 from optlab.report.sweep_record import SweepRecord
 from optlab.report.target import TargetTime, run_target_steps, steps_per_epoch, target_time
 
 
-def clear_text(pairs: Paired) -> str:
-    """Whether a single paired comparison is a clear difference (its 95% interval excludes 0)."""
+def clear_text(pairs: Paired, judged: Verdict) -> str:
+    """Whether a corrected comparison is a clear difference (its printed interval then excludes 0)."""
     if not pairs.enough:
-        return "inconclusive: needs at least 3 seeds"
-    if pairs.p_value is not None and pairs.p_value < LEVEL:
+        return f"inconclusive: needs at least {MIN_SEEDS} seeds"
+    if pairs.tie:
+        return "tied in every seed"
+    if judged.clear:
         return "a clear difference"
     return "not a clear difference (the interval includes 0)"
+
+
+def _procedure(family: Family) -> str:
+    return PROCEDURES[family.correction.control] if family.closed else "Holm"
 
 
 def _name(cell: Cell) -> str:
@@ -35,7 +46,7 @@ def _target_text(time: TargetTime) -> str:
             f"({time.reached}/{time.runs} seeds reached it)")
 
 
-def target_sentences(record: SweepRecord, choices: dict[str, Choice]) -> list[str]:
+def target_sentences(record: SweepRecord, choices: dict[str, Choice], family: Family) -> list[str]:
     cells = [cell for cell in _chosen(choices) if cell.val.n]
     if not record.has_validation or not cells:
         return []
@@ -58,8 +69,14 @@ def target_sentences(record: SweepRecord, choices: dict[str, Choice]) -> list[st
         runner_up, steps = others[0], lambda run: run_target_steps(run, record.max_epochs, epoch_steps)[0]  # noqa: E731
         interval = check_interval_steps([*first[0].runs, *runner_up.runs], epoch_steps)
         lead = paired(by_seed(runner_up, steps), by_seed(first[0], steps), resolution=interval)
-        sentences.append(f"Steps saved over the next, {_name(runner_up)}: {paired_text(lead, ' steps', digits=0)}"
-                         f"{f' (coarse: checked every {interval:g} steps)' if interval else ''}: {clear_text(lead)}.")
+        candidates = len(cells) * (len(cells) - 1) // 2
+        judged = family.judge(("steps saved", first[0].optimizer, runner_up.optimizer), lead, picked_from=candidates)
+        if judged is not None:
+            sentences.append(
+                f"Steps saved over the next, {_name(runner_up)} (a pair picked by the data: its p is multiplied by "
+                f"the {candidates} pairs it was picked from): "
+                f"{verdict_text(judged, ' steps', digits=0, procedure=_procedure(family))}"
+                f"{f' (coarse: checked every {interval:g} steps)' if interval else ''}: {clear_text(lead, judged)}.")
     quickest = min(reached, key=lambda cell: times[cell.optimizer].seconds.mean or float("inf"))
     conditions = {timing_conditions(run) for cell in cells for run in cell.runs}
     if len(conditions) > 1:
@@ -74,22 +91,35 @@ def target_sentences(record: SweepRecord, choices: dict[str, Choice]) -> list[st
     return sentences
 
 
-def generalization_sentences(choices: dict[str, Choice]) -> list[str]:
+def top_pair(rows: list[PairRow], best: Cell, second: Cell) -> Verdict | None:
+    """The pairwise table's verdict on best minus second."""
+    for row in rows:
+        if (row.a.optimizer, row.b.optimizer) == (best.optimizer, second.optimizer):
+            return row.judged
+        if (row.b.optimizer, row.a.optimizer) == (best.optimizer, second.optimizer):
+            return row.judged.flipped()
+    return None
+
+
+def generalization_sentences(choices: dict[str, Choice], rows: list[PairRow], family: Family) -> list[str]:
     cells = [cell for cell in _chosen(choices) if cell.metric("test_acc").n]
-    if len(cells) < 2:
+    if len(cells) < 2 or not rows:
         return []
     ranked = sorted(cells, key=lambda cell: cell.metric("test_acc").mean, reverse=True)
     best, second = ranked[0], ranked[1]
     a, b = best.metric("test_acc"), second.metric("test_acc")
-    test_acc = lambda run: run.get("test_acc")  # noqa: E731
-    lead = paired(by_seed(best, test_acc), by_seed(second, test_acc))
+    judged = top_pair(rows, best, second)
+    if judged is None:
+        return []
+    lead = judged.pairs
     if lead.tie or (lead.mean is not None and abs(lead.mean) < 5e-4):
         sentences = [f"Highest test accuracy at the chosen lr: {_name(best)} at {pct_spread(a)}, level "
                      f"with {_name(second)} at {pct_spread(b)}."]
     else:
         sentences = [f"Highest test accuracy at the chosen lr: {_name(best)} at {pct_spread(a)}, ahead of "
-                     f"{_name(second)} at {pct_spread(b)}; paired by seed {paired_text(lead, ' pts', 100)}: "
-                     f"{clear_text(lead)}."]
+                     f"{_name(second)} at {pct_spread(b)}; the top two of {len(cells)}, picked by the data, so the "
+                     f"verdict is the pairwise table's (corrected over every pair): paired by seed "
+                     f"{verdict_text(judged, ' pts', 100, procedure=_procedure(family))}: {clear_text(lead, judged)}."]
     gaps = [cell for cell in cells if cell.metric("generalization_gap").n]
     if len(gaps) > 1:
         gaps.sort(key=lambda cell: cell.metric("generalization_gap").mean)
@@ -145,6 +175,12 @@ def divergence_sentences(choices: dict[str, Choice]) -> list[str]:
     return sentences or ["No run diverged, and no run's loss ended far above its start."]
 
 
-def findings(record: SweepRecord, choices: dict[str, Choice]) -> list[str]:
-    return [*target_sentences(record, choices), *generalization_sentences(choices),
+def add_findings(record: SweepRecord, choices: dict[str, Choice], family: Family) -> None:
+    """Put the Findings' own comparisons (the fastest against the next) into the report's family."""
+    target_sentences(record, choices, family)
+
+
+def findings(record: SweepRecord, choices: dict[str, Choice], family: Family, rows: list[PairRow]) -> list[str]:
+    """The sentences, once the family is corrected (rows: the pairwise table, whose verdicts they quote)."""
+    return [*target_sentences(record, choices, family), *generalization_sentences(choices, rows, family),
             *sensitivity_sentences(record, choices), *divergence_sentences(choices)]

@@ -1,5 +1,7 @@
 """How numbers read in the report: one format per kind of quantity, so tables, sentences and claims agree."""
 
+import math
+
 from optlab.report.stats import MIN_SEEDS, Paired, Spread
 
 DASH = "—"
@@ -64,3 +66,47 @@ def paired_text(pairs: Paired, unit: str, scale: float = 1.0, digits: int = 1, o
 def count_text(count: int | float, word: str, plural: str | None = None) -> str:
     """'1 epoch', '10 epochs', '0.5 epochs'; plural where adding an s is wrong ('2 batches')."""
     return f"{count:g} {word if count == 1 else plural or word + 's'}"
+
+
+def confidence_text(confidence: float) -> str:
+    """'95%', '99.906%': enough decimals to show two digits of the miss rate."""
+    miss = 100 * (1 - confidence)
+    decimals = max(0, 1 - math.floor(math.log10(miss))) if miss > 0 else 0
+    return f"{round(100 * confidence, decimals):g}%"
+
+
+def interval_text(interval: tuple[float, float] | None, confidence: float | None, scale: float = 1.0,
+                  digits: int = 1) -> str:
+    """'[99.9% CI +5.2, +11.0]' (empty without an interval)."""
+    if interval is None or confidence is None:
+        return ""
+    low, high = (_end(scale * end, digits) for end in interval)
+    return f"[{confidence_text(confidence)} CI {low}, {high}]"
+
+
+def _end(value: float, digits: int) -> str:
+    """An interval's end with its sign, and more digits where the usual ones would round it to 0."""
+    while round(value, digits) == 0 and value != 0 and digits < 6:
+        digits += 1
+    return f"{value:+.{digits}f}"
+
+
+def verdict_text(judged, unit: str, scale: float = 1.0, digits: int = 1, over: str = "seeds",
+                 procedure: str = "Holm") -> str:
+    """A corrected comparison: '+8.1 pts [99.9% CI +5.2, +11.0], ahead in 3/3 seeds, Holm p 0.012' (the interval
+    at the level its correction matches, never the unadjusted one)."""
+    pairs = judged.pairs
+    if pairs.mean is None:
+        return "no paired seeds"
+    text = f"{scale * pairs.mean:+.{digits}f}{unit}"
+    shown = interval_text(judged.interval, judged.confidence, scale, digits)
+    text += f" {shown}" if shown else ""
+    text += f", ahead in {pairs.wins}/{pairs.n} {over}"
+    if pairs.wins + pairs.losses < pairs.n:
+        text += f" ({pairs.n - pairs.wins - pairs.losses} tied)"
+    if judged.adjusted_p is not None:
+        picked = f", picked from {judged.picked_from}" if judged.picked_from > 1 else ""
+        text += f", {procedure} p {judged.adjusted_p:.3g}{picked}"
+    elif pairs.n < MIN_SEEDS:
+        text += f" (fewer than {MIN_SEEDS} seeds: no interval judged)"
+    return text

@@ -19,7 +19,7 @@ from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 from optlab.atomic import write_atomic
 from optlab.report.families import family_of
 from optlab.report.formatting import lr_text
-from optlab.report.pairwise import pairwise
+from optlab.report.pairwise import PairRow
 from optlab.report.selection import Cell, Choice
 from optlab.report.sweep_record import SweepRecord
 from optlab.report.target import steps_per_epoch
@@ -461,9 +461,10 @@ def curves_figure(record: SweepRecord, choices: dict[str, Choice], styles: dict[
     return figure
 
 
-def pairwise_figure(record: SweepRecord, choices: dict[str, Choice], styles: dict[str, Style]) -> Figure:
-    """Heatmap of mean paired test-accuracy differences (row minus column); * marks a clear difference."""
-    rows = pairwise(choices)
+def pairwise_figure(record: SweepRecord, choices: dict[str, Choice], styles: dict[str, Style],
+                    rows: list[PairRow]) -> Figure:
+    """Heatmap of mean paired test-accuracy differences (row minus column); * marks a clear difference (the
+    report's own verdicts: rows from verdicts.report_verdicts)."""
     names = [choice.optimizer for choice in choices.values() if choice.chosen is not None]
     matrix = np.full((len(names), len(names)), np.nan)
     marks: dict[tuple[int, int], str] = {}
@@ -498,7 +499,7 @@ def pairwise_figure(record: SweepRecord, choices: dict[str, Choice], styles: dic
     seeds = sorted({row.pairs.n for row in rows})
     over = f"{'/'.join(map(str, seeds)) or 0} seed{'' if seeds == [1] else 's'}"
     ax.set_title("Paired test-accuracy difference at each optimizer's chosen lr\n"
-                 f"mean over {over}; * = 95% interval excludes 0 (Holm over all pairs)", fontsize=9)
+                 f"mean over {over}; * = clear after the report's correction over all its verdicts", fontsize=9)
     return figure
 
 
@@ -514,12 +515,14 @@ def drawn_figures(record: SweepRecord, choices: dict[str, Choice]) -> list[str]:
             if key != "lr_sensitivity" or (record.has_validation and lr_searched(choices))]
 
 
-def write_figures(record: SweepRecord, choices: dict[str, Choice]) -> dict[str, Path]:
-    """Every figure there is something to show in, as a PNG in the sweep folder; returns their paths by name.
-    A figure left out is removed, so a report re-made after a change of grid never links to a stale one."""
+def write_figures(record: SweepRecord, choices: dict[str, Choice], rows: list[PairRow]) -> dict[str, Path]:
+    """Every figure there is something to show in, as a PNG in the sweep folder; returns their paths by name
+    (rows: the pairwise table's, whose verdicts the pairwise figure marks). A figure left out is removed, so a
+    report re-made after a change of grid never links to a stale one."""
     styles = choice_styles(choices)
     builders = {"train_loss": train_loss_figure, "val_acc": val_acc_figure,
-                "lr_sensitivity": lr_sensitivity_figure, "curves": curves_figure, "pairwise": pairwise_figure}
+                "lr_sensitivity": lr_sensitivity_figure, "curves": curves_figure,
+                "pairwise": lambda record, choices, styles: pairwise_figure(record, choices, styles, rows)}
     drawn = drawn_figures(record, choices)
     paths = {}
     for key, build in builders.items():

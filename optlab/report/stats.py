@@ -3,8 +3,12 @@
 A comparison pairs runs by seed (within a seed every optimizer starts from the same weights and sees the same
 data order), so seed-to-seed variation common to both sides cancels. It reports the mean paired difference with
 a two-sided 95% Student-t confidence interval, the effect size (mean / sd of the differences, Cohen's d_z), and
-how many seeds each side won. The t quantile is computed here from the regularized incomplete beta function
-(scipy is not a dependency). A claim resting on several comparisons corrects them with Holm's step-down method.
+how many seeds each side won (t quantiles and p-values from scipy.stats).
+
+A report judges many comparisons at once, so its verdicts are corrected together as one family (`correct`):
+Holm's step-down method for the family-wise error rate (the default), or Benjamini–Hochberg for the false
+discovery rate. Each correction also gives the one interval level at which an interval excludes 0 exactly when
+its comparison is called clear, so a printed interval never contradicts the verdict beside it.
 """
 
 import functools
@@ -12,6 +16,9 @@ import math
 import statistics
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as scipy_stats
 
 LEVEL = 0.05  # two-sided test level of every verdict; 95% intervals
 MIN_SEEDS = 3  # fewer paired seeds leave the t interval so wide (or undefined) that a verdict means little
@@ -42,58 +49,14 @@ def spread(values: Iterable[float | None]) -> Spread:
     return Spread(tuple(float(v) for v in values if v is not None and math.isfinite(v)))
 
 
-def _beta_continued_fraction(a: float, b: float, x: float) -> float:
-    """Lentz's continued fraction for the incomplete beta function (Numerical Recipes, betacf)."""
-    tiny, qab, qap, qam = 1e-300, a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 300):
-        m2 = 2 * m
-        even = m * (b - m) * x / ((qam + m2) * (a + m2))
-        odd = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        for numerator in (even, odd):
-            d = 1.0 + numerator * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + numerator / c
-            c = c if abs(c) > tiny else tiny
-            h *= d * c
-        if abs(d * c - 1.0) < 1e-15:
-            break
-    return h
-
-
-def _regularized_beta(a: float, b: float, x: float) -> float:
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return math.exp(log_front) * _beta_continued_fraction(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _beta_continued_fraction(b, a, 1.0 - x) / b
-
-
 def t_two_sided_p(t: float, df: int) -> float:
     """P(|T| >= |t|) for Student's t with df degrees of freedom."""
-    if math.isinf(t):
-        return 0.0
-    return _regularized_beta(df / 2.0, 0.5, df / (df + t * t))
+    return float(2 * scipy_stats.t.sf(abs(t), df))
 
 
-@functools.cache
 def t_quantile(probability: float, df: int) -> float:
-    """The t value below which `probability` of Student's t(df) lies (0.5 < probability < 1), by bisection."""
-    low, high = 0.0, 1.0
-    while 1.0 - t_two_sided_p(high, df) / 2.0 < probability:
-        high *= 2.0
-    for _ in range(200):
-        middle = (low + high) / 2.0
-        if 1.0 - t_two_sided_p(middle, df) / 2.0 < probability:
-            low = middle
-        else:
-            high = middle
-    return (low + high) / 2.0
+    """The t value below which `probability` of Student's t(df) lies."""
+    return float(scipy_stats.t.ppf(probability, df))
 
 
 @dataclass(frozen=True)
@@ -112,15 +75,16 @@ class Paired:
     def n(self) -> int:
         return len(self.differences)
 
-    @property
+    @functools.cached_property
     def mean(self) -> float | None:
         return statistics.fmean(self.differences) if self.differences else None
 
-    @property
+    @functools.cached_property
     def sd(self) -> float | None:
         if self.n < 2:
             return None
-        return max(statistics.stdev(self.differences), self.resolution / math.sqrt(6))
+        sample = math.sqrt(math.fsum((d - self.mean) ** 2 for d in self.differences) / (self.n - 1))
+        return max(sample, self.resolution / math.sqrt(6))
 
     @property
     def enough(self) -> bool:
@@ -133,24 +97,36 @@ class Paired:
 
     @property
     def half_width(self) -> float | None:
+        return self.half_width_at(1 - LEVEL)
+
+    def half_width_at(self, confidence: float) -> float | None:
         if self.sd is None:
             return None
-        return t_quantile(1 - LEVEL / 2, self.n - 1) * self.sd / math.sqrt(self.n)
+        return t_quantile(1 - (1 - confidence) / 2, self.n - 1) * self.sd / math.sqrt(self.n)
 
     @property
     def interval(self) -> tuple[float, float] | None:
-        if self.half_width is None:
-            return None
-        return self.mean - self.half_width, self.mean + self.half_width
+        """The unadjusted 95% interval (context only: a verdict in a family uses `interval_at`)."""
+        return self.interval_at(1 - LEVEL)
 
-    @property
+    def interval_at(self, confidence: float) -> tuple[float, float] | None:
+        """The two-sided t interval at this confidence (e.g. the level a family's correction matches)."""
+        half = self.half_width_at(confidence)
+        if half is None:
+            return None
+        return self.mean - half, self.mean + half
+
+    @functools.cached_property
     def p_value(self) -> float | None:
         """Two-sided paired t-test; None below MIN_SEEDS or for a tie (no evidence)."""
+        return p_values([self])[0]
+
+    @property
+    def t(self) -> float | None:
+        """The paired t statistic (None where no p-value is told; infinite when every seed differs alike)."""
         if not self.enough or self.tie:
             return None
-        if self.sd == 0:
-            return 0.0
-        return t_two_sided_p(self.mean / (self.sd / math.sqrt(self.n)), self.n - 1)
+        return math.copysign(math.inf, self.mean) if self.sd == 0 else self.mean / (self.sd / math.sqrt(self.n))
 
     @property
     def effect_size(self) -> float | None:
@@ -166,6 +142,17 @@ class Paired:
     @property
     def losses(self) -> int:
         return sum(d < 0 for d in self.differences)
+
+
+def p_values(comparisons: list[Paired]) -> list[float | None]:
+    """Two-sided paired t-test p-values of many comparisons in one scipy call (a report has hundreds)."""
+    told = [(index, pairs.t, pairs.n - 1) for index, pairs in enumerate(comparisons) if pairs.t is not None]
+    found: list[float | None] = [None] * len(comparisons)
+    if told:
+        indices, t, df = zip(*told)
+        for index, p in zip(indices, 2 * scipy_stats.t.sf(np.abs(t), df)):
+            found[index] = float(p)
+    return found
 
 
 def paired(a: Mapping[Hashable, float | None], b: Mapping[Hashable, float | None], resolution: float = 0.0) -> Paired:
@@ -187,3 +174,73 @@ def holm(p_values: list[float | None]) -> list[float | None]:
         running = max(running, min(1.0, (len(tested) - rank) * p))
         adjusted[index] = running
     return adjusted
+
+
+def benjamini_hochberg(p_values: list[float | None]) -> list[float | None]:
+    """Benjamini–Hochberg adjusted p-values (None stays None and does not count as a test)."""
+    tested = [index for index, p in enumerate(p_values) if p is not None]
+    adjusted: list[float | None] = [None] * len(p_values)
+    if tested:
+        q = scipy_stats.false_discovery_control([p_values[index] for index in tested], method="bh")
+        for index, value in zip(tested, q):
+            adjusted[index] = float(value)
+    return adjusted
+
+
+FWER, FDR = "fwer", "fdr"
+PROCEDURES = {FWER: "Holm", FDR: "Benjamini–Hochberg"}
+
+
+@dataclass(frozen=True)
+class Correction:
+    """One family of comparisons corrected together: adjusted p-values, and the interval level that matches them.
+
+    p-values enter already multiplied by how many comparisons each was picked from (see `correct`). `threshold` is
+    the raw p below which a comparison is clear: Holm stops where p exceeds level/(m − R), and Benjamini–Hochberg
+    calls clear exactly the p below R·level/m (R clear of m tested; level/m when R is 0). An interval at
+    confidence 1 − threshold therefore excludes 0 exactly for the clear comparisons: for Holm, the Bonferroni
+    intervals of the m − R comparisons it leaves undecided (with R = 0, simultaneous 95% intervals); for
+    Benjamini–Hochberg, the false-coverage-rate intervals of Benjamini & Yekutieli (2005).
+    """
+
+    control: str
+    level: float
+    adjusted: tuple[float | None, ...]
+
+    @functools.cached_property
+    def tested(self) -> int:
+        return sum(p is not None for p in self.adjusted)
+
+    @functools.cached_property
+    def decided(self) -> int:
+        return sum(p is not None and p < self.level for p in self.adjusted)
+
+    @property
+    def procedure(self) -> str:
+        return PROCEDURES[self.control]
+
+    @property
+    def threshold(self) -> float:
+        if self.control == FDR:
+            return max(self.decided, 1) * self.level / max(self.tested, 1)
+        return self.level / max(self.tested - self.decided, 1)
+
+    def confidence(self, picked_from: int = 1) -> float:
+        """The interval confidence whose exclusion of 0 is this correction's verdict, for a comparison picked from
+        `picked_from` candidates (its p was multiplied by that)."""
+        return 1 - self.threshold / picked_from
+
+    def clear(self, index: int) -> bool:
+        return self.adjusted[index] is not None and self.adjusted[index] < self.level
+
+
+def correct(p_values: list[float | None], control: str = FWER, level: float = LEVEL,
+            picked_from: list[int] | None = None) -> Correction:
+    """Correct a family: Holm ("fwer") or Benjamini–Hochberg ("fdr"). A p-value of a comparison chosen by the data
+    among k candidates (the top two of k optimizers) enters as min(1, k·p), Bonferroni's price for the choice."""
+    if control not in PROCEDURES:
+        raise ValueError(f"error control must be one of {', '.join(PROCEDURES)}, not {control!r}")
+    factors = picked_from or [1] * len(p_values)
+    scaled = [None if p is None else min(1.0, k * p) for p, k in zip(p_values, factors)]
+    adjusted = holm(scaled) if control == FWER else benjamini_hochberg(scaled)
+    return Correction(control, level, tuple(adjusted))
