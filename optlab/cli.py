@@ -14,12 +14,14 @@ from optlab.errors import OptlabError
 from optlab.optimizers.families import FAMILIES
 from optlab.optimizers.registry import OPTIMIZERS
 from optlab.problems import DEFAULT_PROBLEM, PROBLEMS
+from optlab.report.target import VAL_EVERY_FOR_TARGET
 from optlab.schedules import SCHEDULES
 from optlab.sweep import interrupts
 from optlab.sweep.config import (
     COMPILE_MODES,
     CUDA_GRAPHS,
     DEFAULT_OPTIMIZERS,
+    ERROR_CONTROLS,
     SEARCHES,
     SweepConfig,
     problem_configs,
@@ -123,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--target-acc", type=float, default=None,
                        help=f"validation accuracy that counts as converged, time-to-target {PROBLEM_DEFAULT}; "
                             "seed_cnn: 0.6")
-    train.add_argument("--val-every", type=float, default=1.0, metavar="FRACTION",
+    train.add_argument("--val-every", type=float, default=VAL_EVERY_FOR_TARGET, metavar="FRACTION",
                        help="validate every this fraction of an epoch (Lightning's val_check_interval); finer "
                             "checks resolve time-to-target finer, at the cost of more validation passes")
     train.add_argument("--max-loss", type=float, default=1e3,
@@ -144,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--log-dir", default="lightning_logs", help="TensorBoard and results root")
     out.add_argument("--restart", action="store_true", help="delete this sweep's folder and start over")
     out.add_argument("--keep-checkpoints", action="store_true", help="keep each run's last.ckpt after it ends")
+    out.add_argument("--error-control", choices=ERROR_CONTROLS, default="fwer",
+                     help="the report's correction over all its verdicts: fwer (Holm: the chance of any false verdict "
+                          "at most 5%%) or fdr (Benjamini-Hochberg: false verdicts at most 5%% of those made)")
     out.add_argument("--no-report", dest="report", action="store_false",
                      help="skip report.md and figures (default: write them%(default).0s)")
     out.add_argument("--no-progress-bar", dest="progress", action="store_false",
@@ -260,18 +265,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _warn_before_training(config: SweepConfig) -> None:
+    from optlab.report.formatting import count_text
+    from optlab.report.selection import split_seeds
     from optlab.report.stats import MIN_SEEDS
     from optlab.sweep.ranks import say
 
-    judged = config.confirmation_seeds or config.seeds
     several = config.search != "grid" or any(len(config.lr_grid(name)) > 1 for name in config.optimizers)
+    judged = config.confirmation_seeds or (split_seeds(config.seeds)[1] if several else config.seeds)
     if len(config.optimizers) > 1 and not config.confirmation_seeds and several and len(config.seeds) < 2 * MIN_SEEDS:
         say(f"warning: {len(config.seeds)} seed(s) and several lrs: the report chooses each lr on the first seeds "
             f"and compares on the others, and needs {MIN_SEEDS} of those; add --confirm-seeds (e.g. 100 101 102) or "
             f"use {2 * MIN_SEEDS} --seeds")
     elif len(config.optimizers) > 1 and len(judged) < MIN_SEEDS:
-        say(f"warning: {len(judged)} seed(s): the report needs at least {MIN_SEEDS} paired seeds to call "
+        say(f"warning: {count_text(len(judged), 'seed')}: the report needs at least {MIN_SEEDS} paired seeds to call "
             f"any difference between optimizers; add --seeds, e.g. --seeds 0 1 2")
+    else:
+        from optlab.report.power import planned_comparisons, seed_warning
+
+        families = {name: config.family(name) for name in config.optimizers}
+        if warning := seed_warning(len(config.optimizers), len(judged),
+                                   planned_comparisons(config.optimizers, families)):
+            say(warning)
     from optlab.sweep.grid import off_scale_lrs
 
     if config.search == "grid" and (off_scale := off_scale_lrs(config.optimizers, config.lrs, config.optimizer_lrs)):
@@ -346,7 +360,7 @@ def _make_report(sweep_dir, config: SweepConfig) -> None:
     from optlab.report.document import write_report
 
     try:
-        path = write_report(sweep_dir)
+        path = write_report(sweep_dir, error_control=config.error_control)
     except (OptlabError, OSError) as error:
         # The runs are saved; a report can be made again later with scripts/report.py.
         print(f"error: report not written ({error}); retry with: python scripts/report.py {sweep_dir}",

@@ -105,8 +105,11 @@ def weights_checksum(module: torch.nn.Module) -> str:
 
 
 def _limit(value: float | None) -> int | float | None:
+    """A batch limit as Lightning reads it: an int counts batches (1 is one batch), a float is a fraction."""
     if value is None:
         return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
     return int(value) if float(value).is_integer() and value > 1 else float(value)
 
 

@@ -17,7 +17,8 @@ from optlab.report.document import REPORT_NAME, unfinished_line, write_report  #
 from optlab.report.sweep_record import load_sweep_record  # noqa: E402
 
 
-def make_reports(folders: list[Path], reference: bool, compare_reference: Path | None) -> list[Path]:
+def make_reports(folders: list[Path], reference: bool, compare_reference: Path | None,
+                 error_control: str = "fwer") -> list[Path]:
     if compare_reference is not None:
         from optlab.report.reference import write_reference_comparison
 
@@ -26,9 +27,9 @@ def make_reports(folders: list[Path], reference: bool, compare_reference: Path |
     for folder in folders:
         problems = [] if (folder / "sweep.json").is_file() else find_problem_folders(folder)
         if not problems:
-            written.append(write_report(folder, reference=reference))
+            written.append(write_report(folder, reference=reference, error_control=error_control))
             continue
-        written += [write_report(folder / problem) for problem in problems]
+        written += [write_report(folder / problem, error_control=error_control) for problem in problems]
         written.append(write_cross_problem_summary(folder, problems))
     return written
 
@@ -43,9 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare-reference", type=Path, default=None, metavar="OUT",
                         help="write reference.md and fig_reference.png into OUT, comparing all given sweeps "
                              "(one problem) with the published curves")
+    parser.add_argument("--error-control", choices=("fwer", "fdr"), default="fwer",
+                        help="the correction over all of a report's verdicts: fwer (Holm: the chance of any false "
+                             "verdict at most 5%%) or fdr (Benjamini-Hochberg: false verdicts at most 5%% of those "
+                             "made, on average); default fwer")
     args = parser.parse_args(argv)
     try:
-        written = make_reports(args.sweep_dirs, args.reference, args.compare_reference)
+        written = make_reports(args.sweep_dirs, args.reference, args.compare_reference, args.error_control)
     except OptlabError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -167,3 +167,11 @@ def test_forked_gpu_workers_survive_a_parent_that_used_openmp(tmp_path):
                           capture_output=True, text=True, env={**os.environ, "OPTLAB_START_METHOD": "fork"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert sorted(path.read_text() for path in tmp_path.glob("*.txt")) == ["1", "1"]
+
+
+def test_a_batch_limit_of_one_is_one_batch_and_a_float_is_a_fraction():
+    from optlab.runner import _limit
+
+    assert _limit(1) == 1 and isinstance(_limit(1), int)  # Lightning reads the float 1.0 as every batch
+    assert _limit(1.0) == 1.0 and isinstance(_limit(1.0), float)
+    assert _limit(0.25) == 0.25 and _limit(50) == 50 and _limit(None) is None

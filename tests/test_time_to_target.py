@@ -107,8 +107,13 @@ def decided_share(val_every: float, lead: float, seeds: int = 3) -> dict[str, fl
     return {verdict: verdicts.count(verdict) / SWEEPS for verdict in (SUPPORTED, CONTRADICTED)}
 
 
-def test_a_one_epoch_lead_at_three_seeds_is_decided_at_the_cadence_time_to_target_needs():
-    rates = decided_share(val_every=VAL_EVERY_FOR_TARGET, lead=1.0)
+def test_a_one_epoch_lead_at_three_seeds_is_decided_at_the_default_validation_cadence():
+    from optlab.cli import build_parser
+    from optlab.sweep.config import SweepConfig
+
+    default = SweepConfig().val_every
+    assert default == build_parser().parse_args([]).val_every == VAL_EVERY_FOR_TARGET
+    rates = decided_share(val_every=default, lead=1.0)
     # 80% with three standard errors of simulation margin would still hold at a true rate of 0.85
     assert rates[SUPPORTED] >= 0.8 and rates[CONTRADICTED] == 0, rates
 

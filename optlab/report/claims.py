@@ -90,6 +90,8 @@ def decide(comparisons: list[Comparison], verdicts: list[Verdict | None], proced
             if judged.clear:
                 verdict = SUPPORTED if pairs.mean > 0 else CONTRADICTED
                 reason = verdict
+            elif judged.interval is None:  # a censored comparison: a permutation test, no interval
+                reason = "inconclusive: not significant after the report's correction"
             else:
                 reason = "inconclusive: the interval includes 0"
         if judged is None:  # a placeholder: the family is not corrected yet

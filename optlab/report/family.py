@@ -1,6 +1,7 @@
 """The report's verdicts as one family: every part that judges (pairwise table, claims, Findings) adds its
 comparisons, the family is corrected once, and every part then reads its verdict and matching interval back."""
 
+import dataclasses
 from collections.abc import Hashable
 from dataclasses import dataclass
 
@@ -34,8 +35,9 @@ class Verdict:
 
     def flipped(self) -> "Verdict":
         """The same verdict read the other way round (B minus A)."""
-        return Verdict(Paired(tuple(-d for d in self.pairs.differences), self.pairs.resolution), self.adjusted_p,
-                       self.confidence, self.picked_from)
+        # replace keeps the kind of comparison: a censored one (target.TimesSaved) stays without an interval.
+        reversed_pairs = dataclasses.replace(self.pairs, differences=tuple(-d for d in self.pairs.differences))
+        return Verdict(reversed_pairs, self.adjusted_p, self.confidence, self.picked_from)
 
 
 class Family:

@@ -7,15 +7,15 @@ every pair (which covers any pair the data could pick); the fastest against the 
 p multiplied by the number of pairs it was picked from.
 """
 
-from optlab.report.claims import by_seed, check_interval_steps, timing_conditions
+from optlab.report.claims import timing_conditions
 from optlab.report.family import Family, Verdict
 from optlab.report.formatting import count_text, lr_text, num_spread, pct_spread, points_spread, verdict_text
 from optlab.report.health import loss_rise, rule_text
 from optlab.report.pairwise import PairRow
 from optlab.report.selection import Cell, Choice, ranked_by_val
-from optlab.report.stats import MIN_SEEDS, PROCEDURES, Paired, paired
+from optlab.report.stats import MIN_SEEDS, PROCEDURES, Paired
 from optlab.report.sweep_record import SweepRecord
-from optlab.report.target import TargetTime, run_target_steps, steps_per_epoch, target_time
+from optlab.report.target import TargetTime, steps_per_epoch, target_time, times_saved
 
 
 def clear_text(pairs: Paired, judged: Verdict) -> str:
@@ -26,6 +26,8 @@ def clear_text(pairs: Paired, judged: Verdict) -> str:
         return "tied in every seed"
     if judged.clear:
         return "a clear difference"
+    if judged.interval is None:  # censored: tested by permutation, with no interval
+        return "not a clear difference (not significant after the report's correction)"
     return "not a clear difference (the interval includes 0)"
 
 
@@ -66,17 +68,18 @@ def target_sentences(record: SweepRecord, choices: dict[str, Choice], family: Fa
                  f"{tied} (a seed that missed counts as the full budget)."]
     others = sorted((cell for cell in cells if cell not in first), key=lambda cell: times[cell.optimizer].steps.mean)
     if not tied and others:
-        runner_up, steps = others[0], lambda run: run_target_steps(run, record.max_epochs, epoch_steps)[0]  # noqa: E731
-        interval = check_interval_steps([*first[0].runs, *runner_up.runs], epoch_steps)
-        lead = paired(by_seed(runner_up, steps), by_seed(first[0], steps), resolution=interval)
+        runner_up = others[0]
+        lead = times_saved(runner_up.runs, first[0].runs, record.max_epochs, epoch_steps, record.target_acc)
+        interval = lead.resolution
         candidates = len(cells) * (len(cells) - 1) // 2
         judged = family.judge(("steps saved", first[0].optimizer, runner_up.optimizer), lead, picked_from=candidates)
         if judged is not None:
             sentences.append(
                 f"Steps saved over the next, {_name(runner_up)} (a pair picked by the data: its p is multiplied by "
                 f"the {candidates} pairs it was picked from): "
-                f"{verdict_text(judged, ' steps', digits=0, procedure=_procedure(family))}"
-                f"{f' (coarse: checked every {interval:g} steps)' if interval else ''}: {clear_text(lead, judged)}.")
+                f"{lead.reached_text}, {verdict_text(judged, ' steps', digits=0, procedure=_procedure(family))}"
+                f" ({lead.method_text}{f'; coarse: checked every {interval:g} steps' if interval else ''}): "
+                f"{clear_text(lead, judged)}.")
     quickest = min(reached, key=lambda cell: times[cell.optimizer].seconds.mean or float("inf"))
     conditions = {timing_conditions(run) for cell in cells for run in cell.runs}
     if len(conditions) > 1:

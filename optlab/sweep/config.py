@@ -10,6 +10,7 @@ from optlab.data.sources import DATASETS
 from optlab.errors import OptlabError
 from optlab.optimizers.registry import check_optimizer_args, optimizer_family
 from optlab.problems import DEFAULT_PROBLEM, get_problem
+from optlab.report.target import VAL_EVERY_FOR_TARGET
 from optlab.schedules import SCHEDULES, check_schedule
 from optlab.search.protocol import STAGES, check_seed_split, confirmation_seeds, tuning_seeds
 from optlab.sweep.grid import arguments_for, check_arguments, lr_choice, resolve_lr_grids
@@ -31,6 +32,7 @@ PROTOCOL_FIELDS = (
 # Protocol fields added later, with the value a folder recorded before them was run with: it stays resumable.
 PROTOCOL_DEFAULTS = {"problem": DEFAULT_PROBLEM, "l2": 0.0, "val_every": 1.0, "limit_eval_batches": None,
                      "search": "grid", "search_space": [], "search_seed": 0, "tune_seeds": None}
+ERROR_CONTROLS = ("fwer", "fdr")  # report/stats.py: Holm, Benjamini-Hochberg
 SEARCHES = ("grid", "random", "qmc", "tpe")  # grid: the lrs of --lrs; the others: an Optuna study per optimizer
 
 
@@ -85,7 +87,7 @@ class SweepConfig:
     augment: bool | None = None
     synthetic_size: int = 10_000
     target_acc: float | None = None
-    val_every: float = 1.0
+    val_every: float = VAL_EVERY_FOR_TARGET  # four checks an epoch: a one-epoch lead to the target is decidable
     max_loss: float = 1e3
     name: str = "sweep"
     log_dir: str = "lightning_logs"
@@ -119,6 +121,7 @@ class SweepConfig:
     tune_seeds: list[int] | None = None  # a search's: None is the first of --seeds
     confirm_seeds: list[int] | None = None  # None: a search's 3 fresh seeds; a grid's none (its report splits)
     storage: str | None = None  # the studies' storage: None is a journal file in the sweep folder, or a DB URL
+    error_control: str = "fwer"  # the report's correction over all its verdicts: fwer (Holm) or fdr (BH)
 
     def __post_init__(self) -> None:
         for key, value in get_problem(self.problem).defaults().items():
@@ -264,6 +267,7 @@ FIELD_CHECKS: dict[str, Any] = {
     "search": checks.choice(SEARCHES), "trials": checks.count, "search_seed": checks.seed,
     "search_space": checks.list_of(checks.text, minimum=0), "tune_seeds": checks.optional(checks.list_of(checks.seed)),
     "confirm_seeds": checks.optional(checks.list_of(checks.seed)), "storage": checks.optional(checks.text),
+    "error_control": checks.choice(ERROR_CONTROLS),
 }
 
 
