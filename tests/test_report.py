@@ -23,6 +23,7 @@ from optlab.report.health import loss_rise
 from optlab.report.plots import FIGURES
 from optlab.report.selection import choose_lrs
 from optlab.report.sweep_record import load_sweep_record
+from optlab.report.verdicts import report_verdicts
 from tests.helpers import ROOT, sweep_args
 
 REPORT_SCRIPT = ROOT / "scripts" / "report.py"
@@ -313,9 +314,10 @@ def test_counts_of_one_read_in_the_singular_in_the_report_and_its_figures(tmp_pa
     record = load_sweep_record(folder)
     choices = choose_lrs(record.runs, record.optimizers)
     styles = plots.choice_styles(choices)
+    rows = report_verdicts(record, choices).rows
     figures = [build(record, choices, styles) for build in (plots.train_loss_figure, plots.val_acc_figure,
-                                                               plots.lr_sensitivity_figure, plots.curves_figure,
-                                                               plots.pairwise_figure)]
+                                                               plots.lr_sensitivity_figure, plots.curves_figure)]
+    figures.append(plots.pairwise_figure(record, choices, styles, rows))
     reference = load_reference("deepobs_3c3d")
     figures.append(reference_figure(sweep_sides([record], reference), reference))
     texts = [artist.get_text() for figure in figures for artist in figure.findobj(lambda a: hasattr(a, "get_text"))]
@@ -339,7 +341,7 @@ def test_speed_is_compared_only_between_runs_made_with_the_same_kernels(tmp_path
 
 def test_claims_contradicted_when_the_numbers_clearly_disagree(tmp_path):
     runs = []
-    for seed in (0, 1, 2):
+    for seed in range(6):  # three lrs each: seeds 0-2 choose, 3-5 judge
         runs.append(fake_run("sgd", 1e-2, seed, val=0.70 + seed / 100, test=0.50, reach_step=10))
         runs.append(fake_run("momentum", 1e-2, seed, val=0.70 + seed / 100, test=0.50))
         runs.append(fake_run("adam", 1e-3, seed, val=0.80 + seed / 100, test=0.80 + seed / 100))
@@ -532,7 +534,7 @@ def figures_of(folder: Path) -> dict:
     return {"record": record, "styles": styles, "train_loss": plots.train_loss_figure(record, choices, styles),
             "val_acc": plots.val_acc_figure(record, choices, styles),
             "curves": plots.curves_figure(record, choices, styles),
-            "pairwise": plots.pairwise_figure(record, choices, styles)}
+            "pairwise": plots.pairwise_figure(record, choices, styles, report_verdicts(record, choices).rows)}
 
 
 def test_a_one_epoch_one_seed_look_reads_plainly_in_its_figures(tmp_path):
@@ -627,7 +629,7 @@ def test_the_pairwise_figures_labels_never_overlap_for_the_nineteen_registry_opt
              "family": entry.family} for index, (name, entry) in enumerate(OPTIMIZERS.items()) for seed in (0, 1, 2)]
     record = load_sweep_record(write_sweep(tmp_path / "registry", runs))
     choices = choose_lrs(record.runs, record.optimizers)
-    figure = plots.pairwise_figure(record, choices, plots.choice_styles(choices))
+    figure = plots.pairwise_figure(record, choices, plots.choice_styles(choices), report_verdicts(record, choices).rows)
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
     ax = figure.axes[0]

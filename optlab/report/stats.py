@@ -122,9 +122,14 @@ class Paired:
         return p_values([self])[0]
 
     @property
+    def uses_t_test(self) -> bool:
+        """Whether its p-value is the paired t-test's (a censored comparison has its own test, see target.py)."""
+        return True
+
+    @property
     def t(self) -> float | None:
         """The paired t statistic (None where no p-value is told; infinite when every seed differs alike)."""
-        if not self.enough or self.tie:
+        if not self.enough or self.tie or not self.uses_t_test:
             return None
         return math.copysign(math.inf, self.mean) if self.sd == 0 else self.mean / (self.sd / math.sqrt(self.n))
 
@@ -145,9 +150,10 @@ class Paired:
 
 
 def p_values(comparisons: list[Paired]) -> list[float | None]:
-    """Two-sided paired t-test p-values of many comparisons in one scipy call (a report has hundreds)."""
+    """Two-sided paired t-test p-values of many comparisons in one scipy call (a report has hundreds); a
+    comparison with a test of its own (censored times) gets that test's p."""
     told = [(index, pairs.t, pairs.n - 1) for index, pairs in enumerate(comparisons) if pairs.t is not None]
-    found: list[float | None] = [None] * len(comparisons)
+    found: list[float | None] = [None if pairs.uses_t_test else pairs.p_value for pairs in comparisons]
     if told:
         indices, t, df = zip(*told)
         for index, p in zip(indices, 2 * scipy_stats.t.sf(np.abs(t), df)):

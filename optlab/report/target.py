@@ -181,6 +181,10 @@ class TimesSaved(Paired):
         return None if self.censored else super().sd
 
     @property
+    def uses_t_test(self) -> bool:
+        return not self.censored
+
+    @property
     def p_value(self) -> float | None:
         if not self.censored:
             return super().p_value
