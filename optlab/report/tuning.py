@@ -22,6 +22,7 @@ from optlab.report.selection import Choice, stage
 from optlab.search.budget import BudgetCurve, budget_curve
 
 BUDGET_FIGURE = "fig_budget.png"
+MAX_BANDS = 6  # more optimizers' bands overlap into one colour: then lines only, the spreads in the table
 
 
 def trial_scores(choice: Choice) -> list[float]:
@@ -117,20 +118,22 @@ def budget_figure(choices: Mapping[str, Choice]) -> Figure | None:
     styles = choice_styles(dict(choices))
     figure = Figure(figsize=(9, 5), layout="constrained")
     ax = figure.add_subplot()
+    banded = len(curves) <= MAX_BANDS
     for curve in curves:
         x = np.arange(1, curve.trials + 1)
         mean, spread = 100 * np.array(curve.expected_best), 100 * np.array(curve.spread)
         style = styles[curve.optimizer]
         ax.plot(x, mean, color=style.color, linestyle=style.linestyle, label=curve.optimizer)
-        ax.fill_between(x, mean - spread, mean + spread, color=style.color, alpha=0.12, linewidth=0)
+        if banded:
+            ax.fill_between(x, mean - spread, mean + spread, color=style.color, alpha=0.12, linewidth=0)
     ax.set_xlabel("tuning budget b (trials)")
     ax.set_ylabel("expected best val accuracy (%)")
     ax.set_xscale("log", base=2)
     ax.set_xticks(budgets_shown(max(curve.trials for curve in curves)))
     ax.get_xaxis().set_major_formatter("{x:g}")
     ax.grid(alpha=0.3)
-    ax.set_title("The answer at every budget: expected best of b trials (band: its spread over b-trial subsets)",
-                 fontsize=9)
+    band = "band: its spread over b-trial subsets" if banded else "spreads in the report's table"
+    ax.set_title(f"The answer at every budget: expected best of b trials ({band})", fontsize=9)
     _legend(figure, ax.get_lines())
     return figure
 
@@ -149,6 +152,7 @@ def importances(choice: Choice, space: list[dict[str, Any]]) -> dict[str, float]
     import optuna
     from optuna.distributions import FloatDistribution
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # a line per in-memory study would bury the report's
     cells = [cell for cell in choice.cells if cell.trial is not None and cell.val.n]
     if len(cells) < 3 or not space:
         return None
