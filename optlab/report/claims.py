@@ -131,16 +131,6 @@ def first_check_val(run: dict[str, Any]) -> float | None:
     return 0.0 if run.get("diverged") else None
 
 
-def check_interval_steps(runs: list[dict[str, Any]], epoch_steps: dict[int, int]) -> float:
-    """The coarsest step interval between validations among these runs (time to target is known to it)."""
-    widest = 0.0
-    for run in runs:
-        per_epoch = epoch_steps.get(run.get("effective_batch_size", run.get("batch_size")))
-        if per_epoch:
-            widest = max(widest, per_epoch * float(run.get("val_every") or 1.0))
-    return widest
-
-
 class ClaimJudge:
     """Judges claims from a sweep's record and the lrs validation chose."""
 
