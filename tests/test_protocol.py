@@ -129,9 +129,11 @@ def test_a_multi_optimizer_sweep_with_fewer_than_three_seeds_is_warned_before_it
     # The sweep itself is replaced: the warning comes once the settings are valid, before any run.
     monkeypatch.setattr(cli, "_sweep_one_problem", lambda config, several, resume: 2)
     assert main(sweep_args(tmp_path, "few", "--optimizers", "sgd", "adam", "--seeds", "0", "1")) == 2
-    assert "warning: 2 seed(s)" in capsys.readouterr().out
+    assert "warning: 2 seeds: the report needs at least 3" in capsys.readouterr().out
     assert main(sweep_args(tmp_path, "enough", "--optimizers", "sgd", "adam", "--seeds", "0", "1", "2")) == 2
-    assert "warning" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "needs at least 3" not in out
+    assert "a 2-point difference is found with" in out  # 3 seeds can decide, but with little power: said
     # A bad setting is the only line: no warning before it.
     assert main(sweep_args(tmp_path, "bad", "--optimizers", "sgd", "adam", "--seeds", "0", "--max-epochs", "0")) == 2
     out, err = capsys.readouterr()
