@@ -4,7 +4,6 @@ runs that another process has claimed to that process."""
 import dataclasses
 import logging
 import os
-import shutil
 import sys
 import time
 import traceback
@@ -21,7 +20,8 @@ from optlab.report.plan import planned_run_ids
 from optlab.runner import checkpoint_path, make_datamodule, run_one
 from optlab.sweep import interrupts
 from optlab.sweep.concurrency import Plan, plan_parallel
-from optlab.sweep.config import PROTOCOL_DEFAULTS, RunSpec, SweepConfig
+from optlab.sweep.config import RunSpec, SweepConfig
+from optlab.sweep.folder import check_writable, claim_sweep_folder, result_path, results_dir
 from optlab.sweep.heap import freeze_long_lived, long_lived_frozen
 from optlab.sweep.hparams_tab import write_experiment
 from optlab.sweep.progress import Progress, headline
@@ -43,14 +43,6 @@ class SweepResult:
     skipped: list[str] = field(default_factory=list)
     elsewhere: list[str] = field(default_factory=list)  # runs another live process held when this one got to them
     phase_seconds: dict[str, float] = field(default_factory=dict)
-
-
-def results_dir(sweep_dir: Path) -> Path:
-    return sweep_dir / "results"
-
-
-def result_path(sweep_dir: Path, spec: RunSpec) -> Path:
-    return results_dir(sweep_dir) / f"{spec.run_id}.json"
 
 
 def check_devices(config: SweepConfig):
@@ -82,60 +74,6 @@ def check_devices(config: SweepConfig):
                           f"--strategy {config.strategy}: {first_line}") from None
     finally:
         lightning_info.setLevel(level)
-
-
-def check_writable(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as error:
-        raise OptlabError(f"cannot write to --log-dir {folder} ({error.strerror}); choose a writable folder") from None
-
-
-def claim_sweep_folder(config: SweepConfig) -> None:
-    """Record the protocol, or refuse to mix runs made under a different one."""
-    sweep_dir = config.sweep_dir
-    manifest = sweep_dir / "sweep.json"
-    if config.restart and sweep_dir.exists():
-        busy = RunClaims(sweep_dir, config.claim_timeout).live_holders()
-        if busy:
-            run_id, holder = next(iter(busy.items()))
-            raise OptlabError(f"--restart would delete {sweep_dir} while other processes train in it ({len(busy)} "
-                              f"run(s), e.g. {run_id} by {holder.describe()}); stop them first, or use a new --name")
-        shutil.rmtree(sweep_dir)
-    if manifest.is_file():
-        recorded = {**PROTOCOL_DEFAULTS, **_recorded_protocol(manifest)}
-        differences = [f"{key}: {recorded.get(key)!r} there, {value!r} here"
-                       for key, value in config.protocol().items()
-                       if recorded.get(key) != value]
-        if differences:
-            raise OptlabError(
-                f"{sweep_dir} holds a sweep made with other settings ({'; '.join(differences)}); "
-                "use a new --name, or --restart to delete it and start over"
-            )
-    elif results_dir(sweep_dir).is_dir() and any(results_dir(sweep_dir).glob("*.json")):
-        raise OptlabError(f"{sweep_dir} holds results but no sweep.json; use a new --name or --restart")
-    check_writable(sweep_dir)
-    RunClaims(sweep_dir, config.claim_timeout).check_writable()
-    manifest_record = {"protocol": config.protocol(), "config": dataclasses.asdict(config)}
-    if config.search != "grid":  # the report reads the ranges (importance, edges) without the registry
-        manifest_record["search_spaces"] = {name: [dataclasses.asdict(param) for param in space]
-                                            for name, space in config.search_spaces().items()}
-    write_json_atomic(manifest, manifest_record)
-
-
-def _recorded_protocol(manifest: Path) -> dict[str, Any]:
-    """The protocol sweep.json records, or one line saying the file is damaged and how to go on."""
-    try:
-        recorded = read_json(manifest)
-    except ValueError:  # not JSON, or not text (UnicodeDecodeError is a ValueError)
-        recorded = None
-    if not isinstance(recorded, dict) or not isinstance(recorded.get("protocol", {}), dict):
-        raise OptlabError(f"{manifest} is damaged (not a sweep record: not JSON, or not the fields scripts/sweep.py "
-                          "writes); use --restart to start over or a new --name")
-    return recorded.get("protocol", {})
 
 
 def prepare(config: SweepConfig) -> tuple[CIFAR10DataModule, Ranks]:
