@@ -16,7 +16,6 @@ from typing import Any
 from optlab.data import CIFAR10DataModule
 from optlab.errors import OptlabError
 from optlab.hardware import bf16_cpu_warning
-from optlab.report.plan import planned_run_ids
 from optlab.runner import checkpoint_path, make_datamodule, run_one
 from optlab.sweep import interrupts
 from optlab.sweep.concurrency import Plan, plan_parallel
@@ -26,10 +25,14 @@ from optlab.sweep.heap import freeze_long_lived, long_lived_frozen
 from optlab.sweep.hparams_tab import write_experiment
 from optlab.sweep.progress import Progress, headline
 from optlab.sweep.ranks import Ranks, say
-from optlab.sweep.result_files import is_damaged, kept_records, read_result, read_results, set_aside
+from optlab.sweep.result_files import is_damaged, read_result, set_aside
 from optlab.sweep.results import read_json, write_json_atomic
+from optlab.sweep.results_writer import collect, write_results_file
 from optlab.sweep.run_claims import RunClaim, RunClaims
 from optlab.sweep.searching import grid_confirmations, run_search
+
+__all__ = ["SweepResult", "check_devices", "check_writable", "claim_sweep_folder", "collect", "prepare", "result_path",
+           "results_dir", "run_sweep", "slot_configs", "take_run"]  # the sweep's names, wherever they now live
 
 
 @dataclass
@@ -110,14 +113,6 @@ def _prepare_on_rank_zero(config: SweepConfig, datamodule: CIFAR10DataModule) ->
     check_writable(Path(config.log_dir))
     claim_sweep_folder(config)
     write_experiment(config)
-
-
-def collect(sweep_dir: Path, planned: list[RunSpec] | None = None) -> tuple[list[dict], list[str]]:
-    """Every finished run's whole result in the folder (all shards), and the planned runs still missing."""
-    results, _ = read_results(results_dir(sweep_dir))
-    done = {result["run_id"] for result in results}
-    missing = [spec.run_id for spec in planned or [] if spec.run_id not in done]
-    return results, missing
 
 
 # The config of this worker process's slot, taken once when the process starts and kept for its life: a
@@ -255,11 +250,11 @@ def run_sweep(config: SweepConfig) -> SweepResult:
     except interrupts.SweepInterrupted as stopped:
         if ranks.rank == 0:
             with interrupts.deferred():  # what finished is written whole, even if another signal comes
-                results, missing = _write_results_file(config)
+                results, missing = write_results_file(config)
             stopped.finished, stopped.planned = len(results), len(results) + len(missing)
         raise
     ran = time.perf_counter()
-    results, missing = _write_results_file(config) if ranks.rank == 0 else (collect(config.sweep_dir)[0], [])
+    results, missing = write_results_file(config) if ranks.rank == 0 else (collect(config.sweep_dir)[0], [])
     phases = {"prepare": prepared - started, "runs": ran - prepared, "collect": time.perf_counter() - ran}
     return SweepResult(config.sweep_dir, results, missing, failed, skipped, elsewhere, phases)
 
@@ -316,31 +311,6 @@ def _run_in_turn(config: SweepConfig, todo: list[RunSpec], datamodule: CIFAR10Da
             if claim is not None:
                 claim.release()
     return failed, elsewhere
-
-
-def _write_results_file(config: SweepConfig) -> tuple[list[dict], list[str]]:
-    """results.json from every whole result in the folder, plus the old file's records of runs whose own file is
-    damaged (so no run's only record is lost). Processes sharing the folder end in any order: a process writes
-    again when a result appeared while it wrote, so the last file written is never missing a run (the folder's
-    file names tell, without reading the results again)."""
-    summary = config.sweep_dir / "results.json"
-    while True:
-        listed = _result_names(config.sweep_dir)
-        results, _ = collect(config.sweep_dir)
-        kept, summary_aside = kept_records(summary, results_dir(config.sweep_dir), {r["run_id"] for r in results})
-        if summary_aside is not None:
-            say(f"{summary.name} is damaged: kept as {summary_aside.name}, writing it again")
-        results += kept
-        results.sort(key=lambda result: result["run_id"])
-        done = {result["run_id"] for result in results}
-        missing = [run_id for run_id in planned_run_ids(dataclasses.asdict(config), results) if run_id not in done]
-        write_json_atomic(summary, {"runs": results, "missing": missing})
-        if _result_names(config.sweep_dir) == listed:
-            return results, missing
-
-
-def _result_names(sweep_dir: Path) -> set[str]:
-    return {path.name for path in results_dir(sweep_dir).glob("*.json")}
 
 
 def _start_method(configs: list[SweepConfig]) -> str:
