@@ -16,7 +16,7 @@ from typing import Any
 from optlab.data import CIFAR10DataModule
 from optlab.errors import OptlabError
 from optlab.hardware import bf16_cpu_warning
-from optlab.runner import checkpoint_path, make_datamodule, run_one
+from optlab.runner import make_datamodule, run_one
 from optlab.sweep import interrupts
 from optlab.sweep.concurrency import Plan, plan_parallel
 from optlab.sweep.config import RunSpec, SweepConfig
@@ -25,10 +25,10 @@ from optlab.sweep.heap import freeze_long_lived, long_lived_frozen
 from optlab.sweep.hparams_tab import write_experiment
 from optlab.sweep.progress import Progress, headline
 from optlab.sweep.ranks import Ranks, say
-from optlab.sweep.result_files import is_damaged, read_result, set_aside
-from optlab.sweep.results import read_json, write_json_atomic
+from optlab.sweep.results import read_json
 from optlab.sweep.results_writer import collect, write_results_file
-from optlab.sweep.run_claims import RunClaim, RunClaims
+from optlab.sweep.run_claims import RunClaims
+from optlab.sweep.scheduler import Action, Decision, decide, save_result, take_run
 from optlab.sweep.searching import grid_confirmations, run_search
 
 __all__ = ["SweepResult", "check_devices", "check_writable", "claim_sweep_folder", "collect", "prepare", "result_path",
@@ -137,54 +137,22 @@ def _take_slot(slots, threads: int, forked: bool) -> None:
     interrupts.install()  # a signal to the process group (Ctrl-C) stops this worker's run at a batch boundary too
 
 
-def take_run(config: SweepConfig, spec: RunSpec, claims: RunClaims) -> tuple[RunClaim | None, str]:
-    """Claim a run for this process, or say why not: finished meanwhile, or held by a live process. A damaged
-    result file is set aside under the claim (no other process writes that run's result then)."""
-    path = result_path(config.sweep_dir, spec)
-    if read_result(path) is not None:
-        return None, f"skip {spec.run_id}: finished by another process"
-    claim = claims.take(spec.run_id)
-    if claim is None:
-        holder = claims.holder(spec.run_id)
-        return None, f"leave {spec.run_id}: claimed by {holder.describe() if holder else 'another process'}"
-    if read_result(path) is not None:  # finished and released just before this claim
-        claim.release()
-        return None, f"skip {spec.run_id}: finished by another process"
-    if is_damaged(path):
-        kept = set_aside(path)
-        say(f"results/{path.name} is damaged: kept as {kept.name}, training it again")
-    replaced = claim.replaced
-    if replaced is not None and not replaced.readable:
-        say(f"claims/{claim.path.name} is not a claim (unreadable); taking it over")
-    resuming = checkpoint_path(config, spec).is_file()
-    taken = f" (taken over from {replaced.describe()}, gone)" if replaced is not None and replaced.readable else ""
-    return claim, f"{'resume' if resuming else 'run'} {spec.run_id}{taken}"
-
-
-def _save(config: SweepConfig, spec: RunSpec, claim: RunClaim, result: dict | None) -> None:
-    if result is None:
-        return
-    if not claim.refresh():  # this process was judged gone and the run handed on: the result is the new holder's
-        say(f"lost the claim on {spec.run_id} to another process; its result is left to that process")
-        return
-    write_json_atomic(result_path(config.sweep_dir, spec), result)
-
-
-def _run_in_subprocess(spec: RunSpec) -> str:
-    """Worker for --parallel: one run in this worker's slot, if this sweep can claim it; writes its own result."""
+def _run_in_subprocess(spec: RunSpec) -> Decision:
+    """Worker for --parallel: one run in this worker's slot, if this sweep can claim it; writes its own result.
+    Returns the decision, without the claim (released here, and no claim crosses to another process)."""
     config = _slot_config
     interrupts.check()  # a run handed over before the signal, not yet started: left for the next sweep
-    claim, message = take_run(config, spec, RunClaims(config.sweep_dir, config.claim_timeout))
-    if claim is None:
-        return message
+    decision = decide(config, spec, RunClaims(config.sweep_dir, config.claim_timeout))
+    if decision.claim is None:
+        return decision
     global _shared_datamodule
     if _shared_datamodule is None:  # a spawned worker reads the data once, for all the runs it takes
         _shared_datamodule = make_datamodule(config)
         freeze_long_lived()  # as the sweep does; a forked worker inherits the sweep's frozen heap
     datamodule = _shared_datamodule
-    with claim:
-        _save(config, spec, claim, run_one(config, spec, datamodule))
-    return f"done {spec.run_id}"
+    with decision.claim as claim:
+        save_result(config, spec, claim, run_one(config, spec, datamodule))
+    return dataclasses.replace(decision, claim=None)
 
 
 def _worker_config(config: SweepConfig, slot: int, plan: Plan) -> SweepConfig:
@@ -283,18 +251,21 @@ def _run_in_turn(config: SweepConfig, todo: list[RunSpec], datamodule: CIFAR10Da
     progress = Progress(len(todo))
     for index, spec in enumerate(todo, 1):
         interrupts.check()  # no new run after a signal
-        claim, message = take_run(config, spec, claims) if ranks.rank == 0 else (None, "")
+        decision = decide(config, spec, claims) if ranks.rank == 0 else None
+        claim = decision.claim if decision is not None else None
         go = ranks.broadcast(claim is not None)
         if not go:
-            say(message)
-            if message.startswith("leave"):
-                elsewhere.append(spec.run_id)
+            if decision is not None:
+                say(str(decision))
+                if decision.action is Action.LEAVE:
+                    elsewhere.append(spec.run_id)
             continue
-        say(f"{message} ({index}/{len(todo)})")
+        if decision is not None:
+            say(f"{decision} ({index}/{len(todo)})")
         try:
             result = run_one(config, spec, datamodule)
             if claim is not None:  # rank 0: the result is saved before the claim goes
-                _save(config, spec, claim, result)
+                save_result(config, spec, claim, result)
             if result is not None:
                 say(progress.line(spec.run_id, headline(result)))
         except OptlabError:
@@ -351,11 +322,14 @@ def _run_parallel(config: SweepConfig, todo: list[RunSpec], plan: Plan, task=_ru
                 spec = futures[future]
                 try:
                     outcome = future.result()
+                    trained = isinstance(outcome, Decision) and outcome.trains
                     finished = result_path(config.sweep_dir, spec)
-                    if outcome.startswith("done") and finished.is_file():
+                    if trained and finished.is_file():
                         say(progress.line(spec.run_id, headline(read_json(finished))))
+                    elif trained:
+                        say(f"done {spec.run_id}")
                     else:
-                        say(outcome)
+                        say(str(outcome))  # skip or leave (a stand-in task's outcome is printed as it is)
                 except interrupts.SweepInterrupted:
                     raise
                 except Exception as error:
