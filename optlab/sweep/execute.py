@@ -1,6 +1,12 @@
-"""A sweep: every run of the grid in order, skipping finished runs, resuming interrupted ones, and leaving
-runs that another process has claimed to that process."""
+"""A sweep, from start to end: check and prepare, train the planned runs, write results.json.
 
+Finished runs are skipped, interrupted ones resumed, and runs another process has claimed are left to it. The
+jobs live in rooms of their own: the folder and sweep.json (folder.py), who trains a run (scheduler.py), runs side
+by side (pool.py), results.json (results_writer.py) and a search's rounds (searching.py); runs in turn, one
+process or the ranks of one DDP run, are here.
+"""
+
+import functools
 import logging
 import os
 import sys
@@ -26,10 +32,10 @@ from optlab.sweep.ranks import Ranks, say
 from optlab.sweep.results_writer import collect, write_results_file
 from optlab.sweep.run_claims import RunClaims
 from optlab.sweep.scheduler import Action, decide, save_result, take_run
-from optlab.sweep.searching import grid_confirmations, run_search
+from optlab.sweep.searching import Execute, grid_confirmations, run_search
 
 __all__ = ["SweepResult", "check_devices", "check_writable", "claim_sweep_folder", "collect", "prepare", "result_path",
-           "results_dir", "run_sweep", "slot_configs", "take_run"]  # the sweep's names, wherever they now live
+           "results_dir", "run_sweep", "slot_configs", "take_run"]  # what callers import from here
 
 
 @dataclass
@@ -43,6 +49,62 @@ class SweepResult:
     skipped: list[str] = field(default_factory=list)
     elsewhere: list[str] = field(default_factory=list)  # runs another live process held when this one got to them
     phase_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def run_sweep(config: SweepConfig) -> SweepResult:
+    """Run this shard's slice of the grid (or the search); finished runs are skipped, interrupted ones resumed, runs
+    claimed by another live process left to it."""
+    started = time.perf_counter()
+    if config.deterministic:
+        # cuBLAS reads it when it makes its first handle: set before anything here touches a GPU (Lightning sets it
+        # too, but per Trainer).
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    datamodule, ranks = prepare(config)
+    _warn_slow_precision(config)
+    prepared = time.perf_counter()
+    skipped: list[str] = []
+    execute = functools.partial(_train_planned, config, datamodule, ranks, skipped)
+    rounds = _run_grid if config.search == "grid" else run_search
+    try:
+        with long_lived_frozen():
+            failed, elsewhere = rounds(config, execute, ranks)
+    except interrupts.SweepInterrupted as stopped:
+        if ranks.rank == 0:
+            with interrupts.deferred():  # what finished is written whole, even if another signal comes
+                results, missing = write_results_file(config)
+            stopped.finished, stopped.planned = len(results), len(results) + len(missing)
+        raise
+    ran = time.perf_counter()
+    results, missing = write_results_file(config) if ranks.rank == 0 else (collect(config.sweep_dir)[0], [])
+    phases = {"prepare": prepared - started, "runs": ran - prepared, "collect": time.perf_counter() - ran}
+    return SweepResult(config.sweep_dir, results, missing, failed, skipped, elsewhere, phases)
+
+
+def prepare(config: SweepConfig) -> tuple[CIFAR10DataModule, Ranks]:
+    """Validate everything that can fail before writing anything; returns the loaded datamodule and the ranks.
+
+    Rank 0 alone downloads or unpacks the data and applies --restart; every other rank waits for it (or for
+    its one-line error) before reading the data or the folder.
+    """
+    config.validate()
+    datamodule = make_datamodule(config)
+    config.dataset_source = datamodule.source
+    ranks = Ranks(check_devices(config).strategy)
+    alone = ranks.rank == 0 and not ranks.others_running  # no other rank exists yet: nobody to wait
+    if alone:
+        _prepare_on_rank_zero(config, datamodule)
+    ranks.connect()
+    error = None
+    if ranks.rank == 0 and not alone:
+        try:
+            _prepare_on_rank_zero(config, datamodule)
+        except OptlabError as problem:
+            error = str(problem)
+    error = ranks.broadcast(error)  # the barrier: every rank waits here until rank 0 is done
+    if error:
+        raise OptlabError(error)
+    datamodule.load_arrays()
+    return datamodule, ranks
 
 
 def check_devices(config: SweepConfig):
@@ -76,33 +138,6 @@ def check_devices(config: SweepConfig):
         lightning_info.setLevel(level)
 
 
-def prepare(config: SweepConfig) -> tuple[CIFAR10DataModule, Ranks]:
-    """Validate everything that can fail before writing anything; returns the loaded datamodule and the ranks.
-
-    Rank 0 alone downloads or unpacks the data and applies --restart; every other rank waits for it (or for
-    its one-line error) before reading the data or the folder.
-    """
-    config.validate()
-    datamodule = make_datamodule(config)
-    config.dataset_source = datamodule.source
-    ranks = Ranks(check_devices(config).strategy)
-    alone = ranks.rank == 0 and not ranks.others_running  # no other rank exists yet: nobody to wait
-    if alone:
-        _prepare_on_rank_zero(config, datamodule)
-    ranks.connect()
-    error = None
-    if ranks.rank == 0 and not alone:
-        try:
-            _prepare_on_rank_zero(config, datamodule)
-        except OptlabError as problem:
-            error = str(problem)
-    error = ranks.broadcast(error)  # the barrier: every rank waits here until rank 0 is done
-    if error:
-        raise OptlabError(error)
-    datamodule.load_arrays()
-    return datamodule, ranks
-
-
 def _prepare_on_rank_zero(config: SweepConfig, datamodule: CIFAR10DataModule) -> None:
     datamodule.prepare_data()
     datamodule.load_arrays()
@@ -110,56 +145,6 @@ def _prepare_on_rank_zero(config: SweepConfig, datamodule: CIFAR10DataModule) ->
     check_writable(Path(config.log_dir))
     claim_sweep_folder(config)
     write_experiment(config)
-
-
-def run_sweep(config: SweepConfig) -> SweepResult:
-    """Run this shard's slice of the grid; finished runs are skipped, interrupted ones resumed, runs claimed by
-    another live process left to it."""
-    started = time.perf_counter()
-    if config.deterministic:
-        # cuBLAS reads it when it makes its first handle: set before anything here touches a GPU (Lightning sets it
-        # too, but per Trainer).
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    datamodule, ranks = prepare(config)
-    _warn_slow_precision(config)
-    prepared = time.perf_counter()
-    skipped: list[str] = []
-
-    def execute(planned: list[RunSpec]) -> tuple[dict[str, str], list[str]]:
-        """Train the planned runs that have no result yet: in turn, or side by side as --parallel plans."""
-        finished = ranks.broadcast({result["run_id"] for result in collect(config.sweep_dir)[0]})
-        todo = [spec for spec in planned if spec.run_id not in finished]
-        for spec in planned:
-            if spec.run_id in finished:
-                skipped.append(spec.run_id)
-                say(f"skip {spec.run_id}: already finished")
-        plan = plan_parallel(config.parallel, len(todo), config.accelerator, config.devices, config.strategy,
-                             config.num_nodes)
-        if plan.workers > 1 and len(todo) > 1:
-            return run_parallel(config, todo, plan, datamodule=datamodule), []
-        return _run_in_turn(config, todo, datamodule, ranks)
-
-    try:
-        with long_lived_frozen():
-            if config.search != "grid":
-                failed, elsewhere = run_search(config, execute, ranks)
-            else:
-                failed, elsewhere = execute(config.shard_runs())
-                if config.confirmation_seeds:
-                    confirm = ranks.broadcast(grid_confirmations(config, collect(config.sweep_dir)[0])
-                                              if ranks.rank == 0 else None)
-                    more_failed, more_elsewhere = execute(confirm)
-                    failed, elsewhere = {**failed, **more_failed}, elsewhere + more_elsewhere
-    except interrupts.SweepInterrupted as stopped:
-        if ranks.rank == 0:
-            with interrupts.deferred():  # what finished is written whole, even if another signal comes
-                results, missing = write_results_file(config)
-            stopped.finished, stopped.planned = len(results), len(results) + len(missing)
-        raise
-    ran = time.perf_counter()
-    results, missing = write_results_file(config) if ranks.rank == 0 else (collect(config.sweep_dir)[0], [])
-    phases = {"prepare": prepared - started, "runs": ran - prepared, "collect": time.perf_counter() - ran}
-    return SweepResult(config.sweep_dir, results, missing, failed, skipped, elsewhere, phases)
 
 
 _warned: set[str] = set()  # once per process, however many problems it sweeps
@@ -175,6 +160,34 @@ def _warn_slow_precision(config: SweepConfig) -> None:
     if warning and warning not in _warned:
         _warned.add(warning)
         say(warning)
+
+
+def _run_grid(config: SweepConfig, execute: Execute, ranks: Ranks) -> tuple[dict[str, str], list[str]]:
+    """This shard's grid, then with --confirm-seeds each optimizer's best lr again on those seeds."""
+    failed, elsewhere = execute(config.shard_runs())
+    if config.confirmation_seeds:
+        confirm = ranks.broadcast(grid_confirmations(config, collect(config.sweep_dir)[0])
+                                  if ranks.rank == 0 else None)
+        more_failed, more_elsewhere = execute(confirm)
+        failed, elsewhere = {**failed, **more_failed}, elsewhere + more_elsewhere
+    return failed, elsewhere
+
+
+def _train_planned(config: SweepConfig, datamodule: CIFAR10DataModule, ranks: Ranks, skipped: list[str],
+                   planned: list[RunSpec]) -> tuple[dict[str, str], list[str]]:
+    """Train the planned runs that have no result yet: in turn, or side by side as --parallel plans; the runs
+    already finished are added to `skipped`."""
+    finished = ranks.broadcast({result["run_id"] for result in collect(config.sweep_dir)[0]})
+    todo = [spec for spec in planned if spec.run_id not in finished]
+    for spec in planned:
+        if spec.run_id in finished:
+            skipped.append(spec.run_id)
+            say(f"skip {spec.run_id}: already finished")
+    plan = plan_parallel(config.parallel, len(todo), config.accelerator, config.devices, config.strategy,
+                         config.num_nodes)
+    if plan.workers > 1 and len(todo) > 1:
+        return run_parallel(config, todo, plan, datamodule=datamodule), []
+    return _run_in_turn(config, todo, datamodule, ranks)
 
 
 def _run_in_turn(config: SweepConfig, todo: list[RunSpec], datamodule: CIFAR10DataModule,
