@@ -13,7 +13,8 @@ from optlab.cli import main
 from optlab.module import ImageClassifier
 from optlab.sweep.concurrency import Plan
 from optlab.sweep.config import RunSpec, SweepConfig
-from optlab.sweep.execute import _run_parallel, slot_configs
+from optlab.sweep.pool import run_parallel as _run_parallel
+from optlab.sweep.pool import slot_configs
 from tests.helpers import ROOT, comparable, results, sweep_args
 
 
@@ -108,7 +109,7 @@ def test_slots_record_how_many_runs_share_each_gpu():
 
 def record_holder(spec: RunSpec) -> str:
     """A stand-in run: notes which GPU slot ran it and when, in a file per run."""
-    from optlab.sweep import execute
+    from optlab.sweep import pool as execute
 
     config = execute._slot_config
     started = time.time()
@@ -137,7 +138,7 @@ def test_a_gpu_planned_for_one_run_never_holds_two(tmp_path, monkeypatch, start_
 
 def threads_after_parallel_work(spec: RunSpec) -> str:
     """A stand-in run doing CPU work big enough for OpenMP; notes the thread count it ran with."""
-    from optlab.sweep import execute
+    from optlab.sweep import pool as execute
 
     torch.randn(2000, 2000).t().contiguous().sum()
     Path(execute._slot_config.log_dir, f"{spec.run_id}.txt").write_text(str(torch.get_num_threads()))
@@ -149,7 +150,7 @@ import sys, torch
 from unittest import mock
 from optlab.sweep.concurrency import Plan
 from optlab.sweep.config import RunSpec, SweepConfig
-from optlab.sweep.execute import _run_parallel
+from optlab.sweep.pool import run_parallel as _run_parallel
 from tests.test_gpu_paths import threads_after_parallel_work
 torch.set_num_threads(2)
 torch.randn(3000, 3000).t().contiguous().sum()  # the parent's OpenMP team now exists

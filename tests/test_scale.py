@@ -17,7 +17,7 @@ from optlab.sweep.concurrency import (
     query_gpus,
 )
 from optlab.sweep.config import SweepConfig
-from optlab.sweep.execute import _worker_config
+from optlab.sweep.pool import _worker_config
 from tests.helpers import ROOT, SWEEP, comparable, results, run_script, sweep_args
 
 GRID = ("--optimizers", "sgd", "adam", "--lr", "1e-2")

@@ -1,35 +1,41 @@
-"""A sweep: every run of the grid in order, skipping finished runs, resuming interrupted ones, and leaving
-runs that another process has claimed to that process."""
+"""A sweep, from start to end: check and prepare, train the planned runs, write results.json.
 
-import dataclasses
+Finished runs are skipped, interrupted ones resumed, and runs another process has claimed are left to it. The
+jobs live in rooms of their own: the folder and sweep.json (folder.py), who trains a run (scheduler.py), runs side
+by side (pool.py), results.json (results_writer.py) and a search's rounds (searching.py); runs in turn, one
+process or the ranks of one DDP run, are here.
+"""
+
+import functools
 import logging
 import os
-import shutil
 import sys
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from optlab.data import CIFAR10DataModule
 from optlab.errors import OptlabError
 from optlab.hardware import bf16_cpu_warning
-from optlab.report.plan import planned_run_ids
-from optlab.runner import checkpoint_path, make_datamodule, run_one
+from optlab.runner import make_datamodule, run_one
 from optlab.sweep import interrupts
-from optlab.sweep.concurrency import Plan, plan_parallel
-from optlab.sweep.config import PROTOCOL_DEFAULTS, RunSpec, SweepConfig
-from optlab.sweep.heap import freeze_long_lived, long_lived_frozen
+from optlab.sweep.concurrency import plan_parallel
+from optlab.sweep.config import RunSpec, SweepConfig
+from optlab.sweep.folder import check_writable, claim_sweep_folder, result_path, results_dir
+from optlab.sweep.heap import long_lived_frozen
 from optlab.sweep.hparams_tab import write_experiment
+from optlab.sweep.pool import run_parallel, slot_configs
 from optlab.sweep.progress import Progress, headline
 from optlab.sweep.ranks import Ranks, say
-from optlab.sweep.result_files import is_damaged, kept_records, read_result, read_results, set_aside
-from optlab.sweep.results import read_json, write_json_atomic
-from optlab.sweep.run_claims import RunClaim, RunClaims
-from optlab.sweep.searching import grid_confirmations, run_search
+from optlab.sweep.results_writer import collect, write_results_file
+from optlab.sweep.run_claims import RunClaims
+from optlab.sweep.scheduler import Action, decide, save_result, take_run
+from optlab.sweep.searching import Execute, grid_confirmations, run_search
+
+__all__ = ["SweepResult", "check_devices", "check_writable", "claim_sweep_folder", "collect", "prepare", "result_path",
+           "results_dir", "run_sweep", "slot_configs", "take_run"]  # what callers import from here
 
 
 @dataclass
@@ -45,12 +51,60 @@ class SweepResult:
     phase_seconds: dict[str, float] = field(default_factory=dict)
 
 
-def results_dir(sweep_dir: Path) -> Path:
-    return sweep_dir / "results"
+def run_sweep(config: SweepConfig) -> SweepResult:
+    """Run this shard's slice of the grid (or the search); finished runs are skipped, interrupted ones resumed, runs
+    claimed by another live process left to it."""
+    started = time.perf_counter()
+    if config.deterministic:
+        # cuBLAS reads it when it makes its first handle: set before anything here touches a GPU (Lightning sets it
+        # too, but per Trainer).
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    datamodule, ranks = prepare(config)
+    _warn_slow_precision(config)
+    prepared = time.perf_counter()
+    skipped: list[str] = []
+    execute = functools.partial(_train_planned, config, datamodule, ranks, skipped)
+    rounds = _run_grid if config.search == "grid" else run_search
+    try:
+        with long_lived_frozen():
+            failed, elsewhere = rounds(config, execute, ranks)
+    except interrupts.SweepInterrupted as stopped:
+        if ranks.rank == 0:
+            with interrupts.deferred():  # what finished is written whole, even if another signal comes
+                results, missing = write_results_file(config)
+            stopped.finished, stopped.planned = len(results), len(results) + len(missing)
+        raise
+    ran = time.perf_counter()
+    results, missing = write_results_file(config) if ranks.rank == 0 else (collect(config.sweep_dir)[0], [])
+    phases = {"prepare": prepared - started, "runs": ran - prepared, "collect": time.perf_counter() - ran}
+    return SweepResult(config.sweep_dir, results, missing, failed, skipped, elsewhere, phases)
 
 
-def result_path(sweep_dir: Path, spec: RunSpec) -> Path:
-    return results_dir(sweep_dir) / f"{spec.run_id}.json"
+def prepare(config: SweepConfig) -> tuple[CIFAR10DataModule, Ranks]:
+    """Validate everything that can fail before writing anything; returns the loaded datamodule and the ranks.
+
+    Rank 0 alone downloads or unpacks the data and applies --restart; every other rank waits for it (or for
+    its one-line error) before reading the data or the folder.
+    """
+    config.validate()
+    datamodule = make_datamodule(config)
+    config.dataset_source = datamodule.source
+    ranks = Ranks(check_devices(config).strategy)
+    alone = ranks.rank == 0 and not ranks.others_running  # no other rank exists yet: nobody to wait
+    if alone:
+        _prepare_on_rank_zero(config, datamodule)
+    ranks.connect()
+    error = None
+    if ranks.rank == 0 and not alone:
+        try:
+            _prepare_on_rank_zero(config, datamodule)
+        except OptlabError as problem:
+            error = str(problem)
+    error = ranks.broadcast(error)  # the barrier: every rank waits here until rank 0 is done
+    if error:
+        raise OptlabError(error)
+    datamodule.load_arrays()
+    return datamodule, ranks
 
 
 def check_devices(config: SweepConfig):
@@ -84,87 +138,6 @@ def check_devices(config: SweepConfig):
         lightning_info.setLevel(level)
 
 
-def check_writable(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as error:
-        raise OptlabError(f"cannot write to --log-dir {folder} ({error.strerror}); choose a writable folder") from None
-
-
-def claim_sweep_folder(config: SweepConfig) -> None:
-    """Record the protocol, or refuse to mix runs made under a different one."""
-    sweep_dir = config.sweep_dir
-    manifest = sweep_dir / "sweep.json"
-    if config.restart and sweep_dir.exists():
-        busy = RunClaims(sweep_dir, config.claim_timeout).live_holders()
-        if busy:
-            run_id, holder = next(iter(busy.items()))
-            raise OptlabError(f"--restart would delete {sweep_dir} while other processes train in it ({len(busy)} "
-                              f"run(s), e.g. {run_id} by {holder.describe()}); stop them first, or use a new --name")
-        shutil.rmtree(sweep_dir)
-    if manifest.is_file():
-        recorded = {**PROTOCOL_DEFAULTS, **_recorded_protocol(manifest)}
-        differences = [f"{key}: {recorded.get(key)!r} there, {value!r} here"
-                       for key, value in config.protocol().items()
-                       if recorded.get(key) != value]
-        if differences:
-            raise OptlabError(
-                f"{sweep_dir} holds a sweep made with other settings ({'; '.join(differences)}); "
-                "use a new --name, or --restart to delete it and start over"
-            )
-    elif results_dir(sweep_dir).is_dir() and any(results_dir(sweep_dir).glob("*.json")):
-        raise OptlabError(f"{sweep_dir} holds results but no sweep.json; use a new --name or --restart")
-    check_writable(sweep_dir)
-    RunClaims(sweep_dir, config.claim_timeout).check_writable()
-    manifest_record = {"protocol": config.protocol(), "config": dataclasses.asdict(config)}
-    if config.search != "grid":  # the report reads the ranges (importance, edges) without the registry
-        manifest_record["search_spaces"] = {name: [dataclasses.asdict(param) for param in space]
-                                            for name, space in config.search_spaces().items()}
-    write_json_atomic(manifest, manifest_record)
-
-
-def _recorded_protocol(manifest: Path) -> dict[str, Any]:
-    """The protocol sweep.json records, or one line saying the file is damaged and how to go on."""
-    try:
-        recorded = read_json(manifest)
-    except ValueError:  # not JSON, or not text (UnicodeDecodeError is a ValueError)
-        recorded = None
-    if not isinstance(recorded, dict) or not isinstance(recorded.get("protocol", {}), dict):
-        raise OptlabError(f"{manifest} is damaged (not a sweep record: not JSON, or not the fields scripts/sweep.py "
-                          "writes); use --restart to start over or a new --name")
-    return recorded.get("protocol", {})
-
-
-def prepare(config: SweepConfig) -> tuple[CIFAR10DataModule, Ranks]:
-    """Validate everything that can fail before writing anything; returns the loaded datamodule and the ranks.
-
-    Rank 0 alone downloads or unpacks the data and applies --restart; every other rank waits for it (or for
-    its one-line error) before reading the data or the folder.
-    """
-    config.validate()
-    datamodule = make_datamodule(config)
-    config.dataset_source = datamodule.source
-    ranks = Ranks(check_devices(config).strategy)
-    alone = ranks.rank == 0 and not ranks.others_running  # no other rank exists yet: nobody to wait
-    if alone:
-        _prepare_on_rank_zero(config, datamodule)
-    ranks.connect()
-    error = None
-    if ranks.rank == 0 and not alone:
-        try:
-            _prepare_on_rank_zero(config, datamodule)
-        except OptlabError as problem:
-            error = str(problem)
-    error = ranks.broadcast(error)  # the barrier: every rank waits here until rank 0 is done
-    if error:
-        raise OptlabError(error)
-    datamodule.load_arrays()
-    return datamodule, ranks
-
-
 def _prepare_on_rank_zero(config: SweepConfig, datamodule: CIFAR10DataModule) -> None:
     datamodule.prepare_data()
     datamodule.load_arrays()
@@ -172,158 +145,6 @@ def _prepare_on_rank_zero(config: SweepConfig, datamodule: CIFAR10DataModule) ->
     check_writable(Path(config.log_dir))
     claim_sweep_folder(config)
     write_experiment(config)
-
-
-def collect(sweep_dir: Path, planned: list[RunSpec] | None = None) -> tuple[list[dict], list[str]]:
-    """Every finished run's whole result in the folder (all shards), and the planned runs still missing."""
-    results, _ = read_results(results_dir(sweep_dir))
-    done = {result["run_id"] for result in results}
-    missing = [spec.run_id for spec in planned or [] if spec.run_id not in done]
-    return results, missing
-
-
-# The config of this worker process's slot, taken once when the process starts and kept for its life: a
-# worker never moves to another GPU, so no GPU ever holds more runs than the plan gave it.
-_slot_config: SweepConfig | None = None
-# The sweep's loaded data, inherited by forked workers (copy-on-write): no worker reads or decodes it again.
-_shared_datamodule = None
-
-
-def _take_slot(slots, threads: int, forked: bool) -> None:
-    """Pool initializer: bind this worker process to one planned slot.
-
-    A forked worker runs CPU work on one thread: GNU OpenMP cannot start a new thread team in a child forked
-    after its parent used one (the child hangs), and the parent may have (decoding, converting the data).
-    A GPU run's CPU work is small.
-    """
-    global _slot_config
-    import torch
-
-    torch.set_num_threads(1 if forked else threads)
-    _slot_config = slots.get()
-    interrupts.install()  # a signal to the process group (Ctrl-C) stops this worker's run at a batch boundary too
-
-
-def take_run(config: SweepConfig, spec: RunSpec, claims: RunClaims) -> tuple[RunClaim | None, str]:
-    """Claim a run for this process, or say why not: finished meanwhile, or held by a live process. A damaged
-    result file is set aside under the claim (no other process writes that run's result then)."""
-    path = result_path(config.sweep_dir, spec)
-    if read_result(path) is not None:
-        return None, f"skip {spec.run_id}: finished by another process"
-    claim = claims.take(spec.run_id)
-    if claim is None:
-        holder = claims.holder(spec.run_id)
-        return None, f"leave {spec.run_id}: claimed by {holder.describe() if holder else 'another process'}"
-    if read_result(path) is not None:  # finished and released just before this claim
-        claim.release()
-        return None, f"skip {spec.run_id}: finished by another process"
-    if is_damaged(path):
-        kept = set_aside(path)
-        say(f"results/{path.name} is damaged: kept as {kept.name}, training it again")
-    replaced = claim.replaced
-    if replaced is not None and not replaced.readable:
-        say(f"claims/{claim.path.name} is not a claim (unreadable); taking it over")
-    resuming = checkpoint_path(config, spec).is_file()
-    taken = f" (taken over from {replaced.describe()}, gone)" if replaced is not None and replaced.readable else ""
-    return claim, f"{'resume' if resuming else 'run'} {spec.run_id}{taken}"
-
-
-def _save(config: SweepConfig, spec: RunSpec, claim: RunClaim, result: dict | None) -> None:
-    if result is None:
-        return
-    if not claim.refresh():  # this process was judged gone and the run handed on: the result is the new holder's
-        say(f"lost the claim on {spec.run_id} to another process; its result is left to that process")
-        return
-    write_json_atomic(result_path(config.sweep_dir, spec), result)
-
-
-def _run_in_subprocess(spec: RunSpec) -> str:
-    """Worker for --parallel: one run in this worker's slot, if this sweep can claim it; writes its own result."""
-    config = _slot_config
-    interrupts.check()  # a run handed over before the signal, not yet started: left for the next sweep
-    claim, message = take_run(config, spec, RunClaims(config.sweep_dir, config.claim_timeout))
-    if claim is None:
-        return message
-    global _shared_datamodule
-    if _shared_datamodule is None:  # a spawned worker reads the data once, for all the runs it takes
-        _shared_datamodule = make_datamodule(config)
-        freeze_long_lived()  # as the sweep does; a forked worker inherits the sweep's frozen heap
-    datamodule = _shared_datamodule
-    with claim:
-        _save(config, spec, claim, run_one(config, spec, datamodule))
-    return f"done {spec.run_id}"
-
-
-def _worker_config(config: SweepConfig, slot: int, plan: Plan) -> SweepConfig:
-    """Spread parallel runs over the GPUs (one device each, as planned); on CPU they share the cores."""
-    worker = dataclasses.replace(config, progress=False)
-    if plan.devices:
-        worker.accelerator, worker.devices = "gpu", [plan.devices[slot % len(plan.devices)]]
-        return worker
-    import torch
-
-    if config.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available():
-        worker.accelerator, worker.devices = "gpu", [slot % torch.cuda.device_count()]
-    return worker
-
-
-def slot_configs(config: SweepConfig, plan: Plan, workers: int) -> list[SweepConfig]:
-    """One config per worker slot, each recording how many runs share its device (its GPU, or the CPU)."""
-    configs = [_worker_config(config, slot, plan) for slot in range(workers)]
-    for worker in configs:
-        same_device = [other for other in configs if other.devices == worker.devices]
-        worker.concurrent_runs = len(same_device) if worker.accelerator == "gpu" else workers
-    return configs
-
-
-def run_sweep(config: SweepConfig) -> SweepResult:
-    """Run this shard's slice of the grid; finished runs are skipped, interrupted ones resumed, runs claimed by
-    another live process left to it."""
-    started = time.perf_counter()
-    if config.deterministic:
-        # cuBLAS reads it when it makes its first handle: set before anything here touches a GPU (Lightning sets it
-        # too, but per Trainer).
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    datamodule, ranks = prepare(config)
-    _warn_slow_precision(config)
-    prepared = time.perf_counter()
-    skipped: list[str] = []
-
-    def execute(planned: list[RunSpec]) -> tuple[dict[str, str], list[str]]:
-        """Train the planned runs that have no result yet: in turn, or side by side as --parallel plans."""
-        finished = ranks.broadcast({result["run_id"] for result in collect(config.sweep_dir)[0]})
-        todo = [spec for spec in planned if spec.run_id not in finished]
-        for spec in planned:
-            if spec.run_id in finished:
-                skipped.append(spec.run_id)
-                say(f"skip {spec.run_id}: already finished")
-        plan = plan_parallel(config.parallel, len(todo), config.accelerator, config.devices, config.strategy,
-                             config.num_nodes)
-        if plan.workers > 1 and len(todo) > 1:
-            return _run_parallel(config, todo, plan, datamodule=datamodule), []
-        return _run_in_turn(config, todo, datamodule, ranks)
-
-    try:
-        with long_lived_frozen():
-            if config.search != "grid":
-                failed, elsewhere = run_search(config, execute, ranks)
-            else:
-                failed, elsewhere = execute(config.shard_runs())
-                if config.confirmation_seeds:
-                    confirm = ranks.broadcast(grid_confirmations(config, collect(config.sweep_dir)[0])
-                                              if ranks.rank == 0 else None)
-                    more_failed, more_elsewhere = execute(confirm)
-                    failed, elsewhere = {**failed, **more_failed}, elsewhere + more_elsewhere
-    except interrupts.SweepInterrupted as stopped:
-        if ranks.rank == 0:
-            with interrupts.deferred():  # what finished is written whole, even if another signal comes
-                results, missing = _write_results_file(config)
-            stopped.finished, stopped.planned = len(results), len(results) + len(missing)
-        raise
-    ran = time.perf_counter()
-    results, missing = _write_results_file(config) if ranks.rank == 0 else (collect(config.sweep_dir)[0], [])
-    phases = {"prepare": prepared - started, "runs": ran - prepared, "collect": time.perf_counter() - ran}
-    return SweepResult(config.sweep_dir, results, missing, failed, skipped, elsewhere, phases)
 
 
 _warned: set[str] = set()  # once per process, however many problems it sweeps
@@ -341,6 +162,34 @@ def _warn_slow_precision(config: SweepConfig) -> None:
         say(warning)
 
 
+def _run_grid(config: SweepConfig, execute: Execute, ranks: Ranks) -> tuple[dict[str, str], list[str]]:
+    """This shard's grid, then with --confirm-seeds each optimizer's best lr again on those seeds."""
+    failed, elsewhere = execute(config.shard_runs())
+    if config.confirmation_seeds:
+        confirm = ranks.broadcast(grid_confirmations(config, collect(config.sweep_dir)[0])
+                                  if ranks.rank == 0 else None)
+        more_failed, more_elsewhere = execute(confirm)
+        failed, elsewhere = {**failed, **more_failed}, elsewhere + more_elsewhere
+    return failed, elsewhere
+
+
+def _train_planned(config: SweepConfig, datamodule: CIFAR10DataModule, ranks: Ranks, skipped: list[str],
+                   planned: list[RunSpec]) -> tuple[dict[str, str], list[str]]:
+    """Train the planned runs that have no result yet: in turn, or side by side as --parallel plans; the runs
+    already finished are added to `skipped`."""
+    finished = ranks.broadcast({result["run_id"] for result in collect(config.sweep_dir)[0]})
+    todo = [spec for spec in planned if spec.run_id not in finished]
+    for spec in planned:
+        if spec.run_id in finished:
+            skipped.append(spec.run_id)
+            say(f"skip {spec.run_id}: already finished")
+    plan = plan_parallel(config.parallel, len(todo), config.accelerator, config.devices, config.strategy,
+                         config.num_nodes)
+    if plan.workers > 1 and len(todo) > 1:
+        return run_parallel(config, todo, plan, datamodule=datamodule), []
+    return _run_in_turn(config, todo, datamodule, ranks)
+
+
 def _run_in_turn(config: SweepConfig, todo: list[RunSpec], datamodule: CIFAR10DataModule,
                  ranks: Ranks) -> tuple[dict[str, str], list[str]]:
     """One run after another in this process; under DDP rank 0 claims and every rank follows its choice."""
@@ -350,18 +199,21 @@ def _run_in_turn(config: SweepConfig, todo: list[RunSpec], datamodule: CIFAR10Da
     progress = Progress(len(todo))
     for index, spec in enumerate(todo, 1):
         interrupts.check()  # no new run after a signal
-        claim, message = take_run(config, spec, claims) if ranks.rank == 0 else (None, "")
+        decision = decide(config, spec, claims) if ranks.rank == 0 else None
+        claim = decision.claim if decision is not None else None
         go = ranks.broadcast(claim is not None)
         if not go:
-            say(message)
-            if message.startswith("leave"):
-                elsewhere.append(spec.run_id)
+            if decision is not None:
+                say(str(decision))
+                if decision.action is Action.LEAVE:
+                    elsewhere.append(spec.run_id)
             continue
-        say(f"{message} ({index}/{len(todo)})")
+        if decision is not None:
+            say(f"{decision} ({index}/{len(todo)})")
         try:
             result = run_one(config, spec, datamodule)
             if claim is not None:  # rank 0: the result is saved before the claim goes
-                _save(config, spec, claim, result)
+                save_result(config, spec, claim, result)
             if result is not None:
                 say(progress.line(spec.run_id, headline(result)))
         except OptlabError:
@@ -378,105 +230,3 @@ def _run_in_turn(config: SweepConfig, todo: list[RunSpec], datamodule: CIFAR10Da
             if claim is not None:
                 claim.release()
     return failed, elsewhere
-
-
-def _write_results_file(config: SweepConfig) -> tuple[list[dict], list[str]]:
-    """results.json from every whole result in the folder, plus the old file's records of runs whose own file is
-    damaged (so no run's only record is lost). Processes sharing the folder end in any order: a process writes
-    again when a result appeared while it wrote, so the last file written is never missing a run (the folder's
-    file names tell, without reading the results again)."""
-    summary = config.sweep_dir / "results.json"
-    while True:
-        listed = _result_names(config.sweep_dir)
-        results, _ = collect(config.sweep_dir)
-        kept, summary_aside = kept_records(summary, results_dir(config.sweep_dir), {r["run_id"] for r in results})
-        if summary_aside is not None:
-            say(f"{summary.name} is damaged: kept as {summary_aside.name}, writing it again")
-        results += kept
-        results.sort(key=lambda result: result["run_id"])
-        done = {result["run_id"] for result in results}
-        missing = [run_id for run_id in planned_run_ids(dataclasses.asdict(config), results) if run_id not in done]
-        write_json_atomic(summary, {"runs": results, "missing": missing})
-        if _result_names(config.sweep_dir) == listed:
-            return results, missing
-
-
-def _result_names(sweep_dir: Path) -> set[str]:
-    return {path.name for path in results_dir(sweep_dir).glob("*.json")}
-
-
-def _start_method(configs: list[SweepConfig]) -> str:
-    """fork for GPU workers: they inherit this process's imports (15-20 s of torch, Lightning and torchmetrics
-    on a GPU machine) and its loaded data instead of repeating both. Safe there because this process never
-    initializes CUDA (GPUs are counted through NVML and nvidia-smi) and forked workers keep to one CPU thread
-    (see _take_slot). CPU workers need their share of the cores, so they start fresh (spawn)."""
-    import torch
-
-    if sys.platform != "linux" or torch.cuda.is_initialized() or any(c.accelerator != "gpu" for c in configs):
-        return os.environ.get("OPTLAB_START_METHOD", "spawn")
-    return os.environ.get("OPTLAB_START_METHOD", "fork")
-
-
-def _run_parallel(config: SweepConfig, todo: list[RunSpec], plan: Plan, task=_run_in_subprocess,
-                  datamodule=None) -> dict[str, str]:
-    """Runs side by side: `workers` processes, each owning one slot (one GPU) for its life, taking runs in turn."""
-    workers = min(plan.workers, len(todo))
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    failed: dict[str, str] = {}
-    configs = slot_configs(config, plan, workers)
-    where = ", ".join(f"{sum(tuple(c.devices) == d for c in configs)} on GPU {d[0]}"
-                      for d in dict.fromkeys(tuple(c.devices) for c in configs if c.accelerator == "gpu"))
-    say(f"{len(todo)} runs, {workers} at a time, each in its own process" + (f" ({where})" if where else ""))
-    progress = Progress(len(todo))
-    global _shared_datamodule
-    context = get_context(_start_method(configs))
-    forked = context.get_start_method() == "fork"
-    _shared_datamodule = datamodule if forked else None
-    slots = context.Queue()
-    for worker in configs:
-        slots.put(worker)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_take_slot,
-                             initargs=(slots, threads, forked)) as pool:
-        futures = {pool.submit(task, spec): spec for spec in todo}
-        try:
-            for future in as_completed(futures):
-                spec = futures[future]
-                try:
-                    outcome = future.result()
-                    finished = result_path(config.sweep_dir, spec)
-                    if outcome.startswith("done") and finished.is_file():
-                        say(progress.line(spec.run_id, headline(read_json(finished))))
-                    else:
-                        say(outcome)
-                except interrupts.SweepInterrupted:
-                    raise
-                except Exception as error:
-                    failed[spec.run_id] = f"{type(error).__name__}: {error}"
-                    say(f"run {spec.run_id} failed: {failed[spec.run_id]}")
-                    progress.count_failed()
-        except interrupts.SweepInterrupted as stopped:
-            _stop_workers(pool, futures, stopped.signum)
-            stopped.run_ids = tuple(spec.run_id for future, spec in futures.items() if _stopped_mid_run(future))
-            raise
-    return failed
-
-
-def _stopped_mid_run(future) -> bool:
-    """Whether a worker's run ended because of the signal (not one it had not started)."""
-    if not future.done() or future.cancelled():
-        return False
-    error = future.exception()
-    return isinstance(error, interrupts.SweepInterrupted) and bool(error.run_ids)
-
-
-def _stop_workers(pool: ProcessPoolExecutor, futures: dict, signum: int) -> None:
-    """No run starts after a signal; the runs in training get the same signal (a kill -TERM reaches only this
-    process) and stop at a batch boundary, their claims released; then the pool is waited for."""
-    for future in futures:
-        future.cancel()
-    for process in list(getattr(pool, "_processes", {}).values()):  # the pool names no public way to its workers
-        try:
-            os.kill(process.pid, signum)
-        except (ProcessLookupError, OSError):
-            pass
-    pool.shutdown(wait=True)
