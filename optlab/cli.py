@@ -273,9 +273,9 @@ def _warn_before_training(config: SweepConfig) -> None:
     several = config.search != "grid" or any(len(config.lr_grid(name)) > 1 for name in config.optimizers)
     judged = config.confirmation_seeds or (split_seeds(config.seeds)[1] if several else config.seeds)
     if len(config.optimizers) > 1 and not config.confirmation_seeds and several and len(config.seeds) < 2 * MIN_SEEDS:
-        say(f"warning: {count_text(len(config.seeds), 'seed')} and several lrs: the report chooses each lr on the first seeds "
-            f"and compares on the others, and needs {MIN_SEEDS} of those; add --confirm-seeds (e.g. 100 101 102) or "
-            f"use {2 * MIN_SEEDS} --seeds")
+        say(f"warning: {count_text(len(config.seeds), 'seed')} and several lrs: the report chooses each lr on the "
+            f"first seeds and compares on the others, and needs {MIN_SEEDS} of those; add --confirm-seeds (e.g. 100 "
+            f"101 102) or use {2 * MIN_SEEDS} --seeds")
     elif len(config.optimizers) > 1 and len(judged) < MIN_SEEDS:
         say(f"warning: {count_text(len(judged), 'seed')}: the report needs at least {MIN_SEEDS} paired seeds to call "
             f"any difference between optimizers; add --seeds, e.g. --seeds 0 1 2")
