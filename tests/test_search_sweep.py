@@ -96,6 +96,8 @@ def test_the_report_judges_on_confirmation_runs_and_answers_at_every_budget(sear
     assert "## The answer at every tuning budget" in report and "best of 4" in report
     assert (searched / "fig_budget.png").read_bytes()[:4] == b"\x89PNG"
     assert "## Which hyperparameters mattered" in report
+    # a trial differs from another in every searched value, so its spread is not called lr sensitivity
+    assert "Most sensitive to its hyperparameters across its trials" in report and "(trial " in report
     summary = report.split("## Summary")[1].split("##")[0]
     assert "(trial " in summary and "| 3 |" in summary  # the chosen trial, over the 3 confirmation seeds
 

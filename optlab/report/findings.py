@@ -149,11 +149,15 @@ def sensitivity_sentences(record: SweepRecord, choices: dict[str, Choice]) -> li
 
     def describe(name: str) -> str:
         drop, best, worst = drops[name]
-        return (f"**{name}**, whose mean final val accuracy goes from {pct_spread(best.val)} at lr {lr_text(best.lr)} "
-                f"to {pct_spread(worst.val)} at lr {lr_text(worst.lr)} ({100 * drop:.1f} pts)")
+        return (f"**{name}**, whose mean final val accuracy goes from {pct_spread(best.val)} at {best.label} "
+                f"to {pct_spread(worst.val)} at {worst.label} ({100 * drop:.1f} pts)")
 
     ranked = sorted(drops, key=lambda name: drops[name][0], reverse=True)
-    sentence = f"Most sensitive to the learning rate across its grid: {describe(ranked[0])}"
+    searched = any(cell.trial is not None for choice in choices.values() for cell in choice.cells)
+    # A search's trials differ in every searched value, not the lr alone: the importance table says which mattered.
+    across = ("to its hyperparameters across its trials (which ones: the importance table)" if searched
+              else "to the learning rate across its grid")
+    sentence = f"Most sensitive {across}: {describe(ranked[0])}"
     if len(ranked) > 1:
         sentence += f"; least: {describe(ranked[-1])}"
     return [sentence + "."]
