@@ -118,3 +118,20 @@ def test_a_postgresql_study_is_shared_by_two_workers():
     trials = [one.ask(4), two.ask(4), one.ask(4), two.ask(4)]
     assert sorted(trial.number for trial in trials) == [0, 1, 2, 3]
     assert two.ask(4) is None
+
+
+def test_two_workers_asking_at_once_never_exceed_the_budget(tmp_path):
+    """Both may see room for one more trial; the storage numbers trials atomically, and the one past the budget
+    is pruned, never handed out."""
+    from optuna.trial import TrialState
+
+    where = tmp_path / "race.journal"
+    one, two = study(where), study(where)
+    assert one.ask(3) is not None and one.ask(3) is not None
+    stale = one.frozen()  # what the second worker saw just before the first one asked the last trial
+    assert one.ask(3).number == 2
+    two.frozen = lambda: stale
+    assert two.ask(3) is None
+    states = [trial.state for trial in one.frozen()]
+    assert states.count(TrialState.RUNNING) == 3 and states.count(TrialState.PRUNED) == 1
+    assert len(one.pending()) == 3 and one.ask(3) is None

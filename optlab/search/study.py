@@ -149,11 +149,17 @@ class OptimizerStudy:
         return [self._trial(t) for t in self.frozen() if t.state == TrialState.RUNNING]
 
     def ask(self, budget: int) -> Trial | None:
-        """A new trial, or None once the budget is spent (told or still pending)."""
+        """A new trial, or None once the budget is spent (told or still pending). Two processes asking at once
+        may both see room for one more; the one whose trial number is past the budget prunes it, so the budget
+        holds exactly."""
         started = len(self.frozen())
         if started >= budget:
             return None
-        asked = self._study(started).ask(distributions(self.space))
+        study = self._study(started)
+        asked = study.ask(distributions(self.space))
+        if asked.number >= budget:  # another process asked in between: the storage numbers trials atomically
+            study.tell(asked.number, state=TrialState.PRUNED)  # over the budget, never trained or counted
+            return None
         return self._trial_from(asked.number, asked.params)
 
     def tell(self, number: int, score: float | None) -> None:
