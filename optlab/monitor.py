@@ -1,11 +1,6 @@
 """A callback that watches a run: step losses, divergence, training time and memory, per-epoch records."""
 
-import copy
-import ctypes
-import gc
 import math
-import os
-import resource
 import time
 from typing import Any
 
@@ -13,89 +8,9 @@ import lightning as L
 import torch
 from lightning.pytorch.trainer.states import TrainerFn
 
-from optlab.data.batch_transforms import normalize
+from optlab.memory import peak_rss_bytes, release_freed_memory, reset_peak_rss, rss_bytes
 from optlab.optimizers.registry import optimizer_state_bytes
-
-
-def _rss_bytes() -> int:
-    """Resident memory now (Linux /proc), else the process peak from getrusage."""
-    try:
-        with open("/proc/self/statm") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _peak_rss_bytes() -> int | None:
-    """The process's resident high-water mark since the last reset (Linux VmHWM), or None where unknown."""
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def _reset_peak_rss() -> bool:
-    """Restart the high-water mark at the current resident size (Linux >= 4.0); False where not allowed."""
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _release_freed_memory() -> None:
-    """Return memory an earlier run freed to the OS, so a run starts from the same state wherever it falls.
-
-    Without it, glibc keeps freed blocks (the previous run's model, optimizer, logger) mapped, and a later run
-    reuses them: its resident memory then grows less than the same run made first.
-    """
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def _warm_up(trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-    """One training and one evaluation step of a throwaway copy, so one-time process costs are paid before the
-    baseline: oneDNN's kernel caches and scratch space, lazily imported code. Otherwise whichever run comes first
-    in a process carries them (tens of MiB for the seed CNN). The copy leaves the run's weights, gradients and
-    random streams untouched (zero inputs, no augmentation: no random numbers drawn)."""
-    datamodule = trainer.datamodule
-    train_set = getattr(datamodule, "train_set", None)
-    sizes = [getattr(datamodule, name, None) for name in ("batch_size", "eval_batch_size")]
-    if train_set is None or None in sizes:
-        return  # a datamodule of another shape: its first run carries the one-time costs
-    network = copy.deepcopy(pl_module)
-    for size in sizes:
-        # Not through the datamodule's batch hook: with --augment it would draw from the run's crop/flip stream.
-        inputs = normalize(torch.zeros_like(train_set.images[:min(size, len(train_set))]))
-        if getattr(datamodule, "channels_last", False):
-            inputs = inputs.contiguous(memory_format=torch.channels_last)
-        if size == sizes[0]:
-            network(inputs).float().sum().backward()
-            _warm_up_optimizer(trainer, network)
-        else:
-            with torch.no_grad():
-                network(inputs)
-    del network
-
-
-def _warm_up_optimizer(trainer: L.Trainer, network: torch.nn.Module) -> None:
-    """One step of a twin of the run's optimizer on the copy: its first step imports and builds what it uses."""
-    optimizer = trainer.optimizers[0] if trainer.optimizers else None
-    if optimizer is None:
-        return
-    try:
-        twin = type(optimizer)(network.parameters(), **optimizer.defaults)
-        twin.step()
-    except (TypeError, ValueError, RuntimeError, KeyError):
-        pass  # an optimizer that cannot be rebuilt from its defaults: its first run carries the one-time cost
+from optlab.warm_up import warm_up
 
 
 def divergence_index(losses: list[float], max_loss: float) -> int | None:
@@ -164,10 +79,10 @@ class RunMonitor(L.Callback):
             torch.cuda.reset_peak_memory_stats(trainer.strategy.root_device)
             self._memory_baseline = 0
             return
-        _warm_up(trainer, pl_module)
-        _release_freed_memory()
-        self._memory_baseline = _rss_bytes()
-        self._peak_resets = _reset_peak_rss()
+        warm_up(trainer, pl_module)
+        release_freed_memory()
+        self._memory_baseline = rss_bytes()
+        self._peak_resets = reset_peak_rss()
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._sync(trainer)
@@ -222,8 +137,8 @@ class RunMonitor(L.Callback):
         device = trainer.strategy.root_device
         if device.type == "cuda":
             return torch.cuda.max_memory_allocated(device)
-        peak = _peak_rss_bytes() if self._peak_resets else None
-        return max(peak or 0, _rss_bytes())
+        peak = peak_rss_bytes() if self._peak_resets else None
+        return max(peak or 0, rss_bytes())
 
     def _record_memory(self, trainer: L.Trainer) -> None:
         """Process peak (as before) and this run's own peak: its growth over the baseline taken at its start."""
