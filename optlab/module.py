@@ -74,7 +74,7 @@ class ImageClassifier(L.LightningModule):
         if self._l2_weights:
             # Added to the loss as DeepOBS adds its regularizer: the optimizer (Adam too) sees its gradient.
             loss = loss + 0.5 * self.hparams.l2 * torch.stack([w.pow(2).sum() for w in self._l2_weights]).sum()
-        # Per step only what costs no host sync and little host time: the metric accumulates; RunMonitor
+        # Per step only what costs no host sync and little host time: the metric accumulates; LossMonitor
         # reads the returned loss and logs it as train/loss every few steps.
         self.train_acc.update(logits.detach(), labels)
         return loss
@@ -112,7 +112,7 @@ class ImageClassifier(L.LightningModule):
         self._graphed_shape = images.shape
 
     def on_train_epoch_end(self) -> None:
-        # Runs after RunMonitor's epoch-end hook, which records the same accuracy for the results, and before
+        # Runs after LossMonitor's epoch-end hook, which records the same accuracy for the results, and before
         # ModelCheckpoint writes last.ckpt: that file holds the evaluation weights (the optimizer state records
         # the mode, so a resumed run switches back exactly as an unbroken one does).
         self.log("train/acc", self.train_acc.compute())

@@ -1,16 +1,13 @@
-"""A callback that watches a run: step losses, divergence, training time and memory, per-epoch records."""
+"""The loss monitor: every step's loss, divergence, and the run's records per epoch and per validation."""
 
 import math
-import time
 from typing import Any
 
 import lightning as L
 import torch
 from lightning.pytorch.trainer.states import TrainerFn
 
-from optlab.memory import peak_rss_bytes, release_freed_memory, reset_peak_rss, rss_bytes
-from optlab.optimizers.registry import optimizer_state_bytes
-from optlab.warm_up import warm_up
+from optlab.cost_meter import CHECK_EVERY, CostMeter, load_split_state
 
 
 def divergence_index(losses: list[float], max_loss: float) -> int | None:
@@ -27,72 +24,41 @@ def divergence_index(losses: list[float], max_loss: float) -> int | None:
     return None
 
 
-class RunMonitor(L.Callback):
-    """Collects what the results and the report need, with one host sync every `check_every` steps."""
+class LossMonitor(L.Callback):
+    """Step losses, divergence and the per-epoch and per-validation records, with one host sync every
+    `check_every` steps. Records carry the training seconds so far, read from `meter`, the run's CostMeter
+    (a fresh one unless given), which build_trainer places before this callback."""
 
-    def __init__(self, check_every: int = 25, max_loss: float = 1e3) -> None:
+    def __init__(self, check_every: int = CHECK_EVERY, max_loss: float = 1e3, meter: CostMeter | None = None) -> None:
         self.check_every = check_every
         self.max_loss = max_loss
+        self.meter = meter if meter is not None else CostMeter(check_every)
         self._pending: list[torch.Tensor] = []
-        self._epoch_start: float | None = None
         # Everything below is saved in checkpoints, so a resumed run keeps its history.
         self.step_losses: list[float] = []
         self.epochs: list[dict[str, Any]] = []
         self.val_checks: list[dict[str, Any]] = []
-        self.train_seconds = 0.0
-        self.train_images = 0
         self.diverged_step: int | None = None
         self.last_finite_loss: float | None = None
-        self.peak_memory_bytes = 0
-        self.run_peak_memory_bytes = 0
-        self.optimizer_state_bytes = 0
-        # This attempt only (not checkpointed): where the wall-clock of fit went.
-        self.attempt_train_seconds = 0.0
-        self.validation_seconds = 0.0
-        self._validation_start: float | None = None
-        self._memory_baseline = 0
-        self._peak_resets = False
 
     @property
     def diverged(self) -> bool:
         return self.diverged_step is not None
 
     def state_dict(self) -> dict[str, Any]:
-        return {
-            "step_losses": self.step_losses,
-            "epochs": self.epochs,
-            "val_checks": self.val_checks,
-            "train_seconds": self.train_seconds,
-            "train_images": self.train_images,
-            "diverged_step": self.diverged_step,
-            "last_finite_loss": self.last_finite_loss,
-            "peak_memory_bytes": self.peak_memory_bytes,
-            "run_peak_memory_bytes": self.run_peak_memory_bytes,
-        }
+        return {"step_losses": self.step_losses, "epochs": self.epochs, "val_checks": self.val_checks,
+                "diverged_step": self.diverged_step, "last_finite_loss": self.last_finite_loss}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.__dict__.update(state_dict)
 
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        """The baseline a run's own memory is measured from: taken after the data is in place, before training."""
-        if trainer.strategy.root_device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(trainer.strategy.root_device)
-            self._memory_baseline = 0
-            return
-        warm_up(trainer, pl_module)
-        release_freed_memory()
-        self._memory_baseline = rss_bytes()
-        self._peak_resets = reset_peak_rss()
-
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._sync(trainer)
-        self._epoch_start = time.perf_counter()
+    def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
+        load_split_state(self, checkpoint)
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
         self._pending.append(loss.detach().float())
-        self.train_images += len(batch[1])
         if len(self._pending) >= self.check_every:
             self._flush(trainer)
 
@@ -109,7 +75,6 @@ class RunMonitor(L.Callback):
         first_step = len(self.step_losses)
         self.step_losses.extend(losses)
         self._log_step_losses(trainer, first_step, losses)
-        self._record_memory(trainer)
         if not self.diverged:
             bad = divergence_index(losses, self.max_loss)
             if bad is not None:
@@ -133,65 +98,28 @@ class RunMonitor(L.Callback):
             for offset, loss in enumerate(losses):
                 logger.log_metrics({"train/loss": loss}, step=first_step + offset)
 
-    def _memory(self, trainer: L.Trainer) -> int:
-        device = trainer.strategy.root_device
-        if device.type == "cuda":
-            return torch.cuda.max_memory_allocated(device)
-        peak = peak_rss_bytes() if self._peak_resets else None
-        return max(peak or 0, rss_bytes())
-
-    def _record_memory(self, trainer: L.Trainer) -> None:
-        """Process peak (as before) and this run's own peak: its growth over the baseline taken at its start."""
-        memory = self._memory(trainer)
-        self.peak_memory_bytes = max(self.peak_memory_bytes, memory)
-        self.run_peak_memory_bytes = max(self.run_peak_memory_bytes, memory - self._memory_baseline)
-
-    def _sync(self, trainer: L.Trainer) -> None:
-        if trainer.strategy.root_device.type == "cuda":
-            torch.cuda.synchronize(trainer.strategy.root_device)
-
-    def _end_training_time(self, trainer: L.Trainer) -> None:
-        if self._epoch_start is not None:
-            self._sync(trainer)
-            elapsed = time.perf_counter() - self._epoch_start
-            self.train_seconds += elapsed
-            self.attempt_train_seconds += elapsed
-            self._epoch_start = None
-
-    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        # Validation runs inside the training epoch; its time is not training time.
-        self._end_training_time(trainer)
-        if not trainer.sanity_checking:
-            self._validation_start = time.perf_counter()
-
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Every validation during fit, with where it happened: time to target is resolved to these checks."""
-        if self._validation_start is not None:
-            self._sync(trainer)
-            self.validation_seconds += time.perf_counter() - self._validation_start
-            self._validation_start = None
         if trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:
             return
         metrics = trainer.callback_metrics
         batches = trainer.num_training_batches
         done = trainer.fit_loop.epoch_loop.batch_progress.current.completed
         check = {"epoch": round(trainer.current_epoch + (done / batches if batches else 1.0), 4),
-                 "step": trainer.global_step, "train_seconds": self.train_seconds}
+                 "step": trainer.global_step, "train_seconds": self.meter.train_seconds}
         for key, name in (("val/loss", "val_loss"), ("val/acc", "val_acc")):
             if key in metrics:
                 check[name] = float(metrics[key])
         self.val_checks.append(check)
-        self._epoch_start = time.perf_counter()  # training resumes after a check inside the epoch
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._end_training_time(trainer)
         self._flush(trainer)
         metrics = trainer.callback_metrics
         epoch_losses = self.step_losses[self._epoch_first_step():]
         record = {
             "epoch": trainer.current_epoch + 1,
             "step": len(self.step_losses),
-            "train_seconds": self.train_seconds,
+            "train_seconds": self.meter.train_seconds,
             "train_loss": sum(epoch_losses) / len(epoch_losses) if epoch_losses else None,
             "lr": trainer.optimizers[0].param_groups[0]["lr"],
         }
@@ -209,5 +137,3 @@ class RunMonitor(L.Callback):
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._flush(trainer)
-        self.optimizer_state_bytes = optimizer_state_bytes(trainer.optimizers[0])
-        self._record_memory(trainer)
