@@ -123,9 +123,7 @@ class LossMonitor(L.Callback):
             "train_loss": sum(epoch_losses) / len(epoch_losses) if epoch_losses else None,
             "lr": trainer.optimizers[0].param_groups[0]["lr"],
         }
-        # The epoch's train accuracy is not in callback_metrics until after this hook.
-        record["train_acc"] = float(pl_module.train_acc.compute())
-        for key, name in (("val/loss", "val_loss"), ("val/acc", "val_acc")):
+        for key, name in (("train/acc", "train_acc"), ("val/loss", "val_loss"), ("val/acc", "val_acc")):
             if key in metrics:
                 record[name] = float(metrics[key])
         self.epochs.append(record)

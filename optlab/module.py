@@ -111,12 +111,14 @@ class ImageClassifier(L.LightningModule):
                 buffer.copy_(saved)
         self._graphed_shape = images.shape
 
+    def on_train_epoch_start(self) -> None:
+        # The epoch's accuracy, logged once as the metric object: Lightning computes it when the epoch ends (so
+        # callbacks read it from callback_metrics in their epoch-end hooks), writes it and resets the metric.
+        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
+
     def on_train_epoch_end(self) -> None:
-        # Runs after LossMonitor's epoch-end hook, which records the same accuracy for the results, and before
-        # ModelCheckpoint writes last.ckpt: that file holds the evaluation weights (the optimizer state records
-        # the mode, so a resumed run switches back exactly as an unbroken one does).
-        self.log("train/acc", self.train_acc.compute())
-        self.train_acc.reset()
+        # Before ModelCheckpoint writes last.ckpt: that file holds the evaluation weights (the optimizer state
+        # records the mode, so a resumed run switches back exactly as an unbroken one does).
         self.use_evaluation_weights()
 
     # Schedule-free optimizers: train at the interpolated weights, evaluate and checkpoint the averaged ones.
