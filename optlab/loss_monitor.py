@@ -88,9 +88,9 @@ class LossMonitor(L.Callback):
     def _log_step_losses(self, trainer: L.Trainer, first_step: int, losses: list[float]) -> None:
         """Every step's loss to the loggers, written at flush time.
 
-        A per-step `self.log` in training_step costs most of a millisecond of host time per step (Lightning's
-        result bookkeeping), a third of a whole step of this network on a GPU; the losses are on the host
-        here anyway, already averaged over ranks under DDP.
+        Not the module's per-step `self.log`: Lightning's result bookkeeping costs it host time on every step
+        (BENCHMARKS.md, "train/loss: self.log or the loss monitor"), and under DDP the global-batch mean would
+        take an all-reduce per step (sync_dist). Here the losses are on the host anyway, already averaged.
         """
         if not trainer.is_global_zero:
             return
