@@ -18,7 +18,7 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from optlab import monitor  # noqa: E402
+from optlab import cost_meter  # noqa: E402
 from optlab.cli import main as sweep  # noqa: E402
 from optlab.sweep import execute  # noqa: E402
 
@@ -27,7 +27,7 @@ OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop", "adamw", "adagra
 
 def one_sweep(log_dir: str, name: str, runs: int, frozen: bool) -> tuple[float, list[float]]:
     """Wall-clock of a tiny sweep and each run's start-of-run collection, in seconds."""
-    release = monitor._release_freed_memory
+    release = cost_meter.release_freed_memory
     collections: list[float] = []
 
     def timed_release() -> None:
@@ -39,7 +39,7 @@ def one_sweep(log_dir: str, name: str, runs: int, frozen: bool) -> tuple[float, 
     args = ["--dataset", "synthetic", "--synthetic-size", "200", "--batch-size", "32", "--max-epochs", "1",
             "--accelerator", "cpu", "--no-report", "--no-progress-bar", "--log-dir", log_dir, "--name", name,
             "--optimizers", *OPTIMIZERS[:runs], "--seeds", "0", "1", "2"]
-    with mock.patch.object(monitor, "_release_freed_memory", timed_release), \
+    with mock.patch.object(cost_meter, "release_freed_memory", timed_release), \
             mock.patch.object(execute, "long_lived_frozen", freezing), contextlib.redirect_stdout(None):
         started = time.perf_counter()
         if sweep(args) != 0:

@@ -27,7 +27,7 @@ from optlab.data import CIFAR10DataModule
 from optlab.data.arrays import ImageArrays
 from optlab.data.batch_transforms import normalize
 from optlab.errors import OptlabError
-from optlab.monitor import RunMonitor
+from optlab.loss_monitor import LossMonitor
 from optlab.optimizers.registry import build_optimizer
 from optlab.problems.seed_cnn import SeedCNN
 from optlab.runner import build_module, build_trainer
@@ -298,7 +298,7 @@ def fit_optlab(data: BenchData, variant: OptlabVariant, count_syncs: bool = Fals
     with tempfile.TemporaryDirectory(prefix="optlab-bench-") as log_dir:
         config = sweep_config(data, variant, log_dir)
         model = build_module(config, spec, datamodule.num_classes)
-        trainer = build_trainer(config, spec, RunMonitor(), has_val=False)
+        trainer = build_trainer(config, spec, LossMonitor(), has_val=False)
         trainer.callbacks.append(TimingCallback(clock, count_syncs))
         trainer.fit(model, datamodule=datamodule)
     return clock.timing()

@@ -74,8 +74,9 @@ class ImageClassifier(L.LightningModule):
         if self._l2_weights:
             # Added to the loss as DeepOBS adds its regularizer: the optimizer (Adam too) sees its gradient.
             loss = loss + 0.5 * self.hparams.l2 * torch.stack([w.pow(2).sum() for w in self._l2_weights]).sum()
-        # Per step only what costs no host sync and little host time: the metric accumulates; RunMonitor
-        # reads the returned loss and logs it as train/loss every few steps.
+        # Per step only what costs no host sync and little host time: the metric accumulates and the loss is
+        # returned. train/loss is not self.log'ed here: LossMonitor writes it, 25 steps at a time, which costs
+        # measurably less host time per step (BENCHMARKS.md, "train/loss: self.log or the loss monitor").
         self.train_acc.update(logits.detach(), labels)
         return loss
 
@@ -111,12 +112,14 @@ class ImageClassifier(L.LightningModule):
                 buffer.copy_(saved)
         self._graphed_shape = images.shape
 
+    def on_train_epoch_start(self) -> None:
+        # The epoch's accuracy, logged once as the metric object: Lightning computes it when the epoch ends (so
+        # callbacks read it from callback_metrics in their epoch-end hooks), writes it and resets the metric.
+        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
+
     def on_train_epoch_end(self) -> None:
-        # Runs after RunMonitor's epoch-end hook, which records the same accuracy for the results, and before
-        # ModelCheckpoint writes last.ckpt: that file holds the evaluation weights (the optimizer state records
-        # the mode, so a resumed run switches back exactly as an unbroken one does).
-        self.log("train/acc", self.train_acc.compute())
-        self.train_acc.reset()
+        # Before ModelCheckpoint writes last.ckpt: that file holds the evaluation weights (the optimizer state
+        # records the mode, so a resumed run switches back exactly as an unbroken one does).
         self.use_evaluation_weights()
 
     # Schedule-free optimizers: train at the interpolated weights, evaluate and checkpoint the averaged ones.

@@ -18,9 +18,10 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from optlab.atomic import write_text_atomic
+from optlab.cost_meter import CostMeter
 from optlab.data import CIFAR10DataModule
+from optlab.loss_monitor import LossMonitor
 from optlab.module import ImageClassifier
-from optlab.monitor import RunMonitor
 from optlab.problems import get_problem
 from optlab.sweep import interrupts
 from optlab.sweep.config import RunSpec, SweepConfig
@@ -133,15 +134,16 @@ class SweepLogger(TensorBoardLogger):
         super().log_metrics({key: value for key, value in metrics.items() if key != "epoch"}, step)
 
 
-def build_trainer(config: SweepConfig, spec: RunSpec, monitor: RunMonitor, has_val: bool) -> L.Trainer:
+def build_trainer(config: SweepConfig, spec: RunSpec, monitor: LossMonitor, has_val: bool) -> L.Trainer:
     folder = run_dir(config, spec)
     logger = SweepLogger(save_dir=str(config.sweep_dir), name=folder.parent.name, version=folder.name,
                                default_hp_metric=False)
-    # checkpoints/last.ckpt, rewritten at the end of each training epoch after RunMonitor has recorded
-    # the epoch. (save_last alone writes nothing when save_top_k=0, so the one kept file is named "last".)
+    # checkpoints/last.ckpt, rewritten at the end of each training epoch after the monitor and its meter have
+    # recorded the epoch. (save_last alone writes nothing when save_top_k=0, so the one kept file is named "last".)
     checkpoint = ModelCheckpoint(dirpath=folder / "checkpoints", filename="last", monitor=None, save_top_k=1,
                                  save_on_train_epoch_end=True, enable_version_counter=False)
-    callbacks: list[L.Callback] = [monitor, checkpoint, StopOnSignal()]
+    # The meter first: its clock has stopped when the monitor stamps a record with the training seconds.
+    callbacks: list[L.Callback] = [monitor.meter, monitor, checkpoint, StopOnSignal()]
     if config.progress:
         # Refreshing every step would force a host-device sync per step.
         callbacks.append(TQDMProgressBar(refresh_rate=50))
@@ -195,7 +197,8 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
     datamodule.seed = spec.seed
     model = build_module(config, spec, datamodule.num_classes)
     initial_weights = weights_checksum(model)
-    monitor = RunMonitor(max_loss=config.max_loss)
+    meter = CostMeter()
+    monitor = LossMonitor(max_loss=config.max_loss, meter=meter)
     val_size = datamodule.resolved_val_size()
     trainer = build_trainer(config, spec, monitor, val_size > 0)
     check_world_size(config.sweep_dir, trainer.world_size)
@@ -255,13 +258,13 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
         "last_finite_loss": monitor.last_finite_loss,
         "test_acc": float(test["test/acc"]),
         "test_loss": float(test["test/loss"]),
-        "train_seconds": monitor.train_seconds,
-        "train_images": monitor.train_images * world_size,
-        "optimizer_state_bytes": monitor.optimizer_state_bytes,
-        "peak_memory_bytes": monitor.peak_memory_bytes,
+        "train_seconds": meter.train_seconds,
+        "train_images": meter.train_images * world_size,
+        "optimizer_state_bytes": meter.optimizer_state_bytes,
+        "peak_memory_bytes": meter.peak_memory_bytes,
         "peak_memory_kind": "cuda_max_allocated" if on_cuda else "process_rss",
         "concurrent_runs": config.concurrent_runs,
-        "run_peak_memory_bytes": monitor.run_peak_memory_bytes,
+        "run_peak_memory_bytes": meter.run_peak_memory_bytes,
         "run_peak_memory_kind": "cuda_max_allocated" if on_cuda else "rss_over_run_start",
         "epochs": monitor.epochs,
         "val_every": config.val_every,
@@ -279,8 +282,8 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
         # Where this attempt's wall-clock went (a resumed run counts only its last attempt).
         "setup": fit_started - started,
         "fit": fit_ended - fit_started,
-        "train": monitor.attempt_train_seconds,
-        "validation": monitor.validation_seconds,
+        "train": meter.attempt_train_seconds,
+        "validation": meter.validation_seconds,
         "train_subset_eval": subset_ended - fit_ended,
         "test": test_ended - subset_ended,
         "total": time.perf_counter() - started,

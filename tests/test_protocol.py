@@ -12,8 +12,8 @@ from optlab.cli import main
 from optlab.data import CIFAR10DataModule
 from optlab.data.batch_transforms import normalize
 from optlab.data.datamodule import TensorBatches
+from optlab.loss_monitor import LossMonitor
 from optlab.module import ImageClassifier
-from optlab.monitor import RunMonitor
 from optlab.runner import train_subset_indices
 from optlab.sweep.config import SweepConfig, parse_shard
 from tests.helpers import results, sweep_args
@@ -58,17 +58,17 @@ def test_every_optimizer_of_a_seed_trains_on_the_same_batches_and_order_follows_
 def test_a_resumed_run_trains_on_the_batches_of_an_unbroken_one(tmp_path, recorded_batches, monkeypatch):
     assert main(sweep_args(tmp_path, "whole", "--optimizers", "sgd")) == 0
     whole = list(recorded_batches.pop("sgd_lr0.001_seed0"))
-    start = RunMonitor.on_train_epoch_start
+    start = LossMonitor.on_train_epoch_start
 
     def stop_in_epoch_two(self, trainer, pl_module):
         if trainer.current_epoch == 1:
             raise RuntimeError("stopped before the second epoch")
         start(self, trainer, pl_module)
 
-    monkeypatch.setattr(RunMonitor, "on_train_epoch_start", stop_in_epoch_two)
+    monkeypatch.setattr(LossMonitor, "on_train_epoch_start", stop_in_epoch_two)
     assert main(sweep_args(tmp_path, "broken", "--optimizers", "sgd")) == 1
     assert len(recorded_batches["sgd_lr0.001_seed0"]) == BATCHES_PER_EPOCH
-    monkeypatch.setattr(RunMonitor, "on_train_epoch_start", start)
+    monkeypatch.setattr(LossMonitor, "on_train_epoch_start", start)
     assert main(sweep_args(tmp_path, "broken", "--optimizers", "sgd")) == 0
     assert results(tmp_path, "broken")["sgd_lr0.001_seed0"]["resumed"]
     assert recorded_batches["sgd_lr0.001_seed0"] == whole
