@@ -15,6 +15,7 @@ its own point, so its run resumes from its checkpoint instead of being lost or d
 """
 
 import math
+import time
 import warnings
 import zlib
 from collections.abc import Sequence
@@ -109,6 +110,19 @@ def storage_for(where: str | Path) -> optuna.storages.BaseStorage | str:
     return JournalStorage(JournalFileBackend(text))
 
 
+def check_storage(where: str) -> None:
+    """A --storage URL Optuna can open, checked before anything is written (one line if not)."""
+    if "://" not in where:
+        return
+    try:
+        optuna.storages.RDBStorage(where)
+    except Exception as error:  # the URL's form, the driver, the server: each raises its own kind
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise OptlabError(f"--storage {where.split('@')[-1]}: cannot open it ({first}); give a database URL Optuna "
+                          "takes (postgresql://user:password@host/db, with pip install -e '.[postgres]'), or leave it "
+                          "out for the sweep folder's journal file") from None
+
+
 class OptimizerStudy:
     """One optimizer's search: trials proposed, handed out again while unfinished, and told their scores."""
 
@@ -119,11 +133,25 @@ class OptimizerStudy:
         self.storage, self.optimizer, self.space, self.defaults = storage, optimizer, tuple(space), defaults
         self.search, self.seed = search, seed
         self.name = f"{sweep}/{optimizer}"
-        try:
-            optuna.create_study(storage=storage, study_name=self.name, direction="maximize", load_if_exists=True)
-        except Exception as error:  # Optuna raises its own and the database driver's kinds
-            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise OptlabError(f"cannot open the search's storage ({first}); check --storage") from None
+        self._open(storage)
+
+    def _open(self, storage: optuna.storages.BaseStorage | str, attempts: int = 5) -> None:
+        """Create the study, or load it where another process made it. Two workers starting at once may both try
+        to create it; in a database the loser's insert fails (a unique name) before it can load what the winner
+        made, so it tries again."""
+        for attempt in range(attempts):
+            try:
+                optuna.create_study(storage=storage, study_name=self.name, direction="maximize", load_if_exists=True)
+                return
+            except Exception as error:  # Optuna raises its own and the database driver's kinds
+                try:
+                    optuna.load_study(study_name=self.name, storage=storage)
+                    return
+                except Exception:
+                    if attempt == attempts - 1:
+                        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                        raise OptlabError(f"cannot open the search's storage ({first}); check --storage") from None
+                    time.sleep(0.2 * (attempt + 1))
 
     def _study(self, upcoming: int) -> optuna.Study:
         if self.search == "tpe":

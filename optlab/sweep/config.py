@@ -214,6 +214,10 @@ class SweepConfig:
         _require(self.shard == "1/1", "--shard slices a grid; a search spreads over processes by itself: start the "
                                       "same command in several processes (or machines, with --storage)")
         self.search_spaces()  # the overrides, checked
+        if self.storage is not None:
+            from optlab.search.study import check_storage
+
+            check_storage(self.storage)
 
     def _resolve_grid(self) -> None:
         """lrs keywords to numbers, per-optimizer grids and arguments checked (resolved values are what sweep.json
