@@ -14,7 +14,6 @@ from optlab.errors import OptlabError
 from optlab.optimizers.families import FAMILIES
 from optlab.optimizers.registry import OPTIMIZERS
 from optlab.problems import DEFAULT_PROBLEM, PROBLEMS
-from optlab.report.target import VAL_EVERY_FOR_TARGET
 from optlab.schedules import SCHEDULES
 from optlab.sweep import interrupts
 from optlab.sweep.config import (
@@ -23,6 +22,7 @@ from optlab.sweep.config import (
     DEFAULT_OPTIMIZERS,
     ERROR_CONTROLS,
     SEARCHES,
+    VAL_EVERY_FOR_TARGET,
     SweepConfig,
     problem_configs,
 )

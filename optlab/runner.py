@@ -86,11 +86,6 @@ def run_dir(config: SweepConfig, spec: RunSpec) -> Path:
     return config.sweep_dir / folder_name(spec.optimizer) / f"{configuration}_seed{spec.seed}"
 
 
-def run_arguments(config: SweepConfig, spec: RunSpec) -> dict[str, Any]:
-    """The optimizer arguments of this run: the sweep's for the optimizer, then the trial's own on top."""
-    return {**config.optimizer_arguments(spec.optimizer), **dict(spec.arguments or ())}
-
-
 def checkpoint_path(config: SweepConfig, spec: RunSpec) -> Path:
     """The one checkpoint a run keeps (its last finished epoch), from which it resumes."""
     return run_dir(config, spec) / "checkpoints" / "last.ckpt"
@@ -166,7 +161,7 @@ def build_trainer(config: SweepConfig, spec: RunSpec, monitor: LossMonitor, has_
 
 def build_module(config: SweepConfig, spec: RunSpec, num_classes: int) -> ImageClassifier:
     return ImageClassifier(
-        optimizer=spec.optimizer, lr=spec.lr, optimizer_kwargs=run_arguments(config, spec) or None,
+        optimizer=spec.optimizer, lr=spec.lr, optimizer_kwargs=config.run_arguments(spec) or None,
         schedule=config.schedule, warmup_epochs=config.warmup_epochs, num_classes=num_classes,
         channels_last=config.channels_last, compile_model=config.compile, compile_mode=config.compile_mode,
         fused=config.fused, cuda_graphs=config.cuda_graphs, problem=config.problem, l2=config.l2,
@@ -234,7 +229,7 @@ def run_one(config: SweepConfig, spec: RunSpec, datamodule: CIFAR10DataModule) -
         "family": config.family(spec.optimizer),
         "lr": spec.lr,
         "seed": spec.seed,
-        "optimizer_kwargs": run_arguments(config, spec),
+        "optimizer_kwargs": config.run_arguments(spec),
         "stage": spec.stage,
         "trial": spec.trial,
         "search": config.search,

@@ -196,3 +196,15 @@ def test_the_hparams_tab_lists_every_trial_with_its_searched_values(searched):
     recorded = results(searched)["adam_trial2_seed0"]["search_point"]
     assert trial["trial"].number_value == 2 and trial["stage"].string_value == "tune"
     assert trial["one_minus_beta2"].number_value == pytest.approx(recorded["one_minus_beta2"])
+
+
+def test_a_grid_with_confirmation_seeds_reruns_each_best_lr_on_them(tmp_path):
+    assert main(args(tmp_path, "grid", "--lrs", "1e-3", "1e-1", "--seeds", "0", "1", "--confirm-seeds", "5", "6", "7",
+                     "--no-report")) == 0
+    runs = results(tmp_path / "grid").values()
+    for name in ("sgd", "adam"):
+        grid = {lr: [r["final_val_acc"] for r in runs if r["optimizer"] == name and r["lr"] == lr
+                     and r["stage"] == "grid"] for lr in (1e-3, 1e-1)}
+        best = max(sorted(grid), key=lambda lr: sum(grid[lr]) / len(grid[lr]))  # ties: the smaller lr
+        confirmed = [(r["lr"], r["seed"]) for r in runs if r["optimizer"] == name and r["stage"] == "confirm"]
+        assert sorted(confirmed) == [(best, 5), (best, 6), (best, 7)]

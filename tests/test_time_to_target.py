@@ -17,7 +17,6 @@ from optlab.report.selection import choose_lrs
 from optlab.report.stats import LEVEL
 from optlab.report.sweep_record import SweepRecord
 from optlab.report.target import (
-    VAL_EVERY_FOR_TARGET,
     TimesSaved,
     crossing,
     first_reached,
@@ -25,6 +24,7 @@ from optlab.report.target import (
     steps_per_epoch,
     times_saved,
 )
+from optlab.sweep.config import VAL_EVERY_FOR_TARGET
 from optlab.sweep.results import summarize
 
 STEPS_PER_EPOCH, EPOCHS, TARGET = 100, 10, 0.6

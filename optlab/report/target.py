@@ -22,10 +22,6 @@ from optlab.report.stats import LEVEL, MIN_SEEDS, Paired, Spread, spread, t_quan
 if TYPE_CHECKING:  # the run side imports this module; the sweep record is the report's
     from optlab.report.sweep_record import SweepRecord
 
-# Validations per epoch a sweep that compares time to target needs: with the interval/√6 floor, one check an
-# epoch never decides a one-epoch lead at 3 seeds; four do in 96% of simulated sweeps (tests/test_time_to_target.py),
-# and finer checks add nothing there once the seeds' own spread dominates.
-VAL_EVERY_FOR_TARGET = 0.25
 PERMUTATIONS = 9999  # exact (every sign pattern) up to 13 seeds; a seeded random subset beyond
 
 

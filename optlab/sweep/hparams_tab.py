@@ -33,7 +33,7 @@ EXPERIMENT_FILE = "events.out.tfevents.0.hparams-experiment"  # TensorBoard read
 def run_hparams(config: SweepConfig, spec: RunSpec) -> dict[str, Any]:
     """A run's hyperparameters as the HParams tab shows them (plain str, float, int or bool values); a search
     trial's run also its stage, trial number and every searched value."""
-    arguments = {**config.optimizer_arguments(spec.optimizer), **dict(spec.arguments or ())}
+    arguments = config.run_arguments(spec)
     searched = {} if config.search == "grid" else {"stage": spec.stage, "trial": -1 if spec.trial is None else
                                                    spec.trial, **dict(spec.point)}
     return {

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from optlab.report.selection import selection_score
+from optlab.report.selection import choose, group_cells, selection_score, stage
 from optlab.search.spaces import constructor_defaults
 from optlab.search.study import OptimizerStudy, Trial, storage_for
 from optlab.sweep.config import RunSpec, SweepConfig
@@ -155,20 +155,16 @@ def run_search(config: SweepConfig, execute: Execute, ranks: Ranks) -> tuple[dic
 
 
 def grid_confirmations(config: SweepConfig, results: Sequence[dict[str, Any]]) -> list[RunSpec]:
-    """A grid's confirmation runs: each optimizer whose grid cells have all finished, at its best lr (the
-    report's rule: best mean final val accuracy over --seeds, ties to the smaller lr), on --confirm-seeds."""
-    by_id = {result["run_id"]: result for result in results}
+    """A grid's confirmation runs: each optimizer whose grid cells have all finished, at the lr the report chooses
+    (report/selection.py: best mean final val accuracy over --seeds, ties to the smaller lr), on --confirm-seeds."""
+    finished = {result["run_id"] for result in results}
+    cells_of = group_cells([result for result in results if stage(result) == "grid"])
     runs: list[RunSpec] = []
     for name in config.optimizers:
-        scores = []
-        for lr in config.lr_grid(name):
-            score = mean_score([by_id.get(RunSpec(name, lr, seed).run_id) for seed in config.seeds])
-            if score is None:
-                break
-            scores.append((score, -lr))
-        else:
-            best_lr = -max(scores)[1]
-            runs += [RunSpec(name, best_lr, seed, "confirm") for seed in config.confirmation_seeds]
+        cells = [RunSpec(name, lr, seed).run_id for lr in config.lr_grid(name) for seed in config.seeds]
+        choice = choose(name, cells_of[name]) if name in cells_of else None  # every --seed chooses: none judges
+        if not set(cells) <= finished or choice is None or choice.selected is None:
+            say(f"{name}: its grid has not finished here; its confirmation runs wait for it")
             continue
-        say(f"{name}: its grid has not finished here; its confirmation runs wait for it")
+        runs += [RunSpec(name, choice.selected.lr, seed, "confirm") for seed in config.confirmation_seeds]
     return runs
