@@ -84,12 +84,19 @@ def budget_sentences(curves: list[BudgetCurve], choices: Mapping[str, Choice]) -
     if confirmed:
         top = max(confirmed, key=confirmed.get)
         agree = "agree" if top == leader else "disagree"
+        seeds = len(choices[top].chosen.runs)
         lines.append(f"- On the confirmation seeds, **{top}** has the highest mean final val accuracy "
-                     f"({100 * confirmed[top]:.1f}%): the confirmation runs {agree} with the full budget's leader. "
-                     "Verdicts (pairwise table, claims) rest on the confirmation runs alone.")
+                     f"({100 * confirmed[top]:.1f}% over {seeds} seed{'s' if seeds != 1 else ''}): the confirmation "
+                     f"runs {agree} with the full budget's leader. Verdicts (pairwise table, claims) rest on the confirmation runs alone.")
     else:
         lines.append("- No confirmation runs yet: no verdict is made on the tuning runs.")
     return lines
+
+
+def _tuning_seeds_text(choices: Mapping[str, Choice]) -> str:
+    seeds = sorted({run["seed"] for choice in choices.values() for cell in choice.cells if cell.trial is not None
+                    for run in cell.runs})
+    return f"{len(seeds)} tuning seed{'s' if len(seeds) != 1 else ''} ({', '.join(map(str, seeds))})"
 
 
 def budget_lines(choices: Mapping[str, Choice]) -> list[str]:
@@ -100,7 +107,8 @@ def budget_lines(choices: Mapping[str, Choice]) -> list[str]:
     budgets = budgets_shown(trials)
     header = "| optimizer | trials | " + " | ".join(f"best of {b}" for b in budgets) + " |"
     lines = [
-        "Expected best validation accuracy of a search given b of each optimizer's trials (± the spread of that best "
+        f"Expected best validation accuracy of a search given b of each optimizer's trials, each trial scored by its "
+        f"mean over {_tuning_seeds_text(choices)} (± the spread of that best "
         "over the b-trial subsets of the trials run; exact, without resampling: Dodge et al., EMNLP 2019). An "
         "optimizer that leads at 1 trial is the safer choice without tuning; one that leads only at the full budget "
         "needs the search.", "", *budget_sentences(curves, choices), "",
