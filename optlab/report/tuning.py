@@ -87,7 +87,8 @@ def budget_sentences(curves: list[BudgetCurve], choices: Mapping[str, Choice]) -
         seeds = len(choices[top].chosen.runs)
         lines.append(f"- On the confirmation seeds, **{top}** has the highest mean final val accuracy "
                      f"({100 * confirmed[top]:.1f}% over {seeds} seed{'s' if seeds != 1 else ''}): the confirmation "
-                     f"runs {agree} with the full budget's leader. Verdicts (pairwise table, claims) rest on the confirmation runs alone.")
+                     f"runs {agree} with the full budget's leader. Verdicts (pairwise table, claims) rest on the "
+                     "confirmation runs alone.")
     else:
         lines.append("- No confirmation runs yet: no verdict is made on the tuning runs.")
     return lines
