@@ -23,11 +23,12 @@ from optlab.data import CIFAR10DataModule
 from optlab.loss_monitor import LossMonitor
 from optlab.module import ImageClassifier
 from optlab.problems import get_problem
+from optlab.records.derived import summarize
+from optlab.records.order import folder_name, lr_text
 from optlab.sweep import interrupts
 from optlab.sweep.config import RunSpec, SweepConfig
 from optlab.sweep.hparams_tab import run_hparams, session_summaries
-from optlab.sweep.order import folder_name, lr_text
-from optlab.sweep.results import check_world_size, summarize
+from optlab.sweep.results import check_world_size
 
 # Lightning hints that do not apply to in-memory tensor batches (workers, tiny logging intervals).
 for _pattern in (".*does not have many workers.*", ".*log_every_n_steps.*", ".*LeafSpec.*",

@@ -5,8 +5,8 @@ import pytest
 from optlab.cli import build_parser, config_from_args
 from optlab.errors import OptlabError
 from optlab.optimizers.registry import OPTIMIZERS
+from optlab.records.order import folder_name
 from optlab.sweep.config import SweepConfig
-from optlab.sweep.order import folder_name
 
 
 def resolved(*flags: str) -> SweepConfig:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from optlab.errors import OptlabError
+from optlab.records.order import run_id
+from optlab.records.result_files import is_damaged, kept_records, read_result, set_aside
 from optlab.sweep.config import RunSpec, SweepConfig, _check_unique_ids
 from optlab.sweep.execute import claim_sweep_folder, take_run
-from optlab.sweep.order import run_id
-from optlab.sweep.result_files import is_damaged, kept_records, read_result, set_aside
 from optlab.sweep.run_claims import UNREADABLE_GRACE_SECONDS, RunClaims
 from tests.helpers import results, run_script, sweep_args
 

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 
+from optlab.records.derived import crossing, first_reached, summarize
 from optlab.report.claims import CONTRADICTED, SUPPORTED, judge_claims
 from optlab.report.formatting import paired_text
 from optlab.report.selection import choose_lrs
@@ -18,14 +19,11 @@ from optlab.report.stats import LEVEL
 from optlab.report.sweep_record import SweepRecord
 from optlab.report.target import (
     TimesSaved,
-    crossing,
-    first_reached,
     sign_flip_p,
     steps_per_epoch,
     times_saved,
 )
 from optlab.sweep.config import VAL_EVERY_FOR_TARGET
-from optlab.sweep.results import summarize
 
 STEPS_PER_EPOCH, EPOCHS, TARGET = 100, 10, 0.6
 VAL_NOISE, SEED_JITTER = 0.007, 0.1  # points of val accuracy at a check; epochs of a run's crossing

@@ -12,6 +12,8 @@ from typing import Any
 import yaml
 
 from optlab.atomic import remove_abandoned_partials, write_text_atomic
+from optlab.records.order import folder_name
+from optlab.records.order import lr_text as run_lr_text
 from optlab.report.claims import CONVERGENCE_RULE, Claim, run_peak_memory
 from optlab.report.formatting import (
     DASH,
@@ -33,8 +35,6 @@ from optlab.report.sweep_record import SweepRecord, load_sweep_record
 from optlab.report.target import finest_lead_text, steps_per_epoch, target_time
 from optlab.report.tuning import BUDGET_FIGURE, budget_lines, importance_lines, searched, write_budget_figure
 from optlab.report.verdicts import ReportVerdicts, report_verdicts
-from optlab.sweep.order import folder_name
-from optlab.sweep.order import lr_text as run_lr_text
 
 REPORT_NAME = "report.md"
 DATASETS = {"cifar10": "CIFAR-10", "imagefolder": "image folder", "synthetic": "synthetic (generated) images"}

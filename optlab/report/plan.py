@@ -8,9 +8,9 @@ depends on them). Torch-free: the report and the sweep's results.json both list 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from optlab.records.order import grid_order, run_id, trial_run_id
 from optlab.report.selection import choose_lrs, stage
 from optlab.search.protocol import confirmation_seeds, tuning_seeds
-from optlab.sweep.order import grid_order, run_id, trial_run_id
 
 
 def tuning_run_ids(config: Mapping[str, Any]) -> list[str]:

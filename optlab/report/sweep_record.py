@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from optlab.errors import OptlabError
+from optlab.records.result_files import read_result
 from optlab.report.plan import planned_run_ids
 from optlab.report.selection import has_validation
-from optlab.sweep.result_files import read_result
 
 
 @dataclass

@@ -17,47 +17,13 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from optlab.records.derived import crossing, first_reached
 from optlab.report.stats import LEVEL, MIN_SEEDS, Paired, Spread, spread, t_quantile
 
 if TYPE_CHECKING:  # the run side imports this module; the sweep record is the report's
     from optlab.report.sweep_record import SweepRecord
 
 PERMUTATIONS = 9999  # exact (every sign pattern) up to 13 seeds; a seeded random subset beyond
-
-
-def first_reached(checks: list[dict[str, Any]], target: float) -> dict[str, Any] | None:
-    """The first validation whose accuracy reaches target: its epoch (fractional between epochs), step, seconds."""
-    for check in checks:
-        if check.get("val_acc") is not None and check["val_acc"] >= target:
-            return {"epoch": check["epoch"], "step": check["step"], "seconds": check.get("train_seconds")}
-    return None
-
-
-FIELDS = {"epoch": "epoch", "step": "step", "seconds": "train_seconds"}  # a crossing's keys, read from a check
-
-
-def _number(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def crossing(checks: list[dict[str, Any]], target: float) -> dict[str, float] | None:
-    """Where the validation curve first crosses target: epoch, step and seconds interpolated linearly between the
-    first check that reached it and the check before it; the first check itself when it is the first validation
-    (nothing earlier to interpolate from). None when no check reached it."""
-    previous = None
-    for check in checks:
-        acc = check.get("val_acc")
-        if acc is not None and acc >= target:
-            at = {key: _number(check.get(field)) for key, field in FIELDS.items()}
-            if previous is None:
-                return at
-            # previous is below the target (else it would have been first), so the denominator is positive
-            share = (target - previous["val_acc"]) / (acc - previous["val_acc"])
-            before = {key: _number(previous.get(field)) for key, field in FIELDS.items()}
-            return {key: None if at[key] is None or before[key] is None
-                    else before[key] + share * (at[key] - before[key]) for key in at}
-        previous = check if acc is not None else previous
-    return None
 
 
 def validation_checks(run: dict[str, Any]) -> list[dict[str, Any]]:

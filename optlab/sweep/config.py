@@ -10,10 +10,10 @@ from optlab.data.sources import DATASETS
 from optlab.errors import OptlabError
 from optlab.optimizers.registry import check_optimizer_args, optimizer_family
 from optlab.problems import DEFAULT_PROBLEM, get_problem
+from optlab.records.order import folder_name, grid_order, run_id, trial_run_id
 from optlab.schedules import SCHEDULES, check_schedule
 from optlab.search.protocol import STAGES, check_seed_split, confirmation_seeds, tuning_seeds
 from optlab.sweep.grid import arguments_for, check_arguments, lr_choice, resolve_lr_grids
-from optlab.sweep.order import folder_name, grid_order, run_id, trial_run_id
 from optlab.sweep.run_claims import DEFAULT_STALE_AFTER
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop")

@@ -3,11 +3,11 @@
 import dataclasses
 from pathlib import Path
 
+from optlab.records.result_files import kept_records, read_results
 from optlab.report.plan import planned_run_ids
 from optlab.sweep.config import RunSpec, SweepConfig
 from optlab.sweep.folder import results_dir
 from optlab.sweep.ranks import say
-from optlab.sweep.result_files import kept_records, read_results
 from optlab.sweep.results import write_json_atomic
 
 

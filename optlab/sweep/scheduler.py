@@ -4,11 +4,11 @@ the result saved only while the claim is still this process's."""
 from dataclasses import dataclass, field
 from enum import Enum
 
+from optlab.records.result_files import is_damaged, read_result, set_aside
 from optlab.runner import checkpoint_path
 from optlab.sweep.config import RunSpec, SweepConfig
 from optlab.sweep.folder import result_path
 from optlab.sweep.ranks import say
-from optlab.sweep.result_files import is_damaged, read_result, set_aside
 from optlab.sweep.results import write_json_atomic
 from optlab.sweep.run_claims import RunClaim, RunClaims
 

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from optlab.records.result_files import read_result
 from optlab.report.selection import choose, group_cells, selection_score, stage
 from optlab.search.spaces import constructor_defaults
 from optlab.search.study import OptimizerStudy, Trial, storage_for
 from optlab.sweep.config import RunSpec, SweepConfig
 from optlab.sweep.ranks import Ranks, say
-from optlab.sweep.result_files import read_result
 from optlab.sweep.run_claims import RunClaims, is_stale
 
 JOURNAL = "search.journal"
