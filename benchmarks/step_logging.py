@@ -34,8 +34,8 @@ from benchmarks.throughput import (  # noqa: E402
     load_data,
     sweep_config,
 )
-from optlab.loss_monitor import LossMonitor  # noqa: E402
-from optlab.module import ImageClassifier  # noqa: E402
+from optlab.run.loss_monitor import LossMonitor  # noqa: E402
+from optlab.run.module import ImageClassifier  # noqa: E402
 from optlab.runner import build_module, build_trainer  # noqa: E402
 from optlab.sweep.config import RunSpec  # noqa: E402
 

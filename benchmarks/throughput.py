@@ -27,9 +27,9 @@ from optlab.data import CIFAR10DataModule
 from optlab.data.arrays import ImageArrays
 from optlab.data.batch_transforms import normalize
 from optlab.errors import OptlabError
-from optlab.loss_monitor import LossMonitor
 from optlab.optimizers.registry import build_optimizer
 from optlab.problems.seed_cnn import SeedCNN
+from optlab.run.loss_monitor import LossMonitor
 from optlab.runner import build_module, build_trainer
 from optlab.sweep.config import RunSpec, SweepConfig
 

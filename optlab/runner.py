@@ -18,14 +18,14 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from optlab.atomic import write_text_atomic
-from optlab.cost_meter import CostMeter
 from optlab.data import CIFAR10DataModule
-from optlab.loss_monitor import LossMonitor
-from optlab.module import ImageClassifier
 from optlab.problems import get_problem
 from optlab.records.derived import summarize
 from optlab.records.order import folder_name, lr_text
-from optlab.sweep import interrupts
+from optlab.run import interrupts
+from optlab.run.cost_meter import CostMeter
+from optlab.run.loss_monitor import LossMonitor
+from optlab.run.module import ImageClassifier
 from optlab.sweep.config import RunSpec, SweepConfig
 from optlab.sweep.hparams_tab import run_hparams, session_summaries
 from optlab.sweep.results import check_world_size
@@ -111,7 +111,7 @@ def _limit(value: float | None) -> int | float | None:
 
 
 class StopOnSignal(L.Callback):
-    """Ends training at the batch boundary after a signal recorded by optlab.sweep.interrupts. Raising, not
+    """Ends training at the batch boundary after a signal recorded by optlab.run.interrupts. Raising, not
     trainer.should_stop: should_stop ends the epoch early, and the epoch-end checkpoint would then record a
     partial epoch as finished."""
 

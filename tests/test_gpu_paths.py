@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from optlab.cli import main
-from optlab.module import ImageClassifier
+from optlab.run.module import ImageClassifier
 from optlab.sweep.concurrency import Plan
 from optlab.sweep.config import RunSpec, SweepConfig
 from optlab.sweep.pool import run_parallel as _run_parallel

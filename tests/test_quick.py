@@ -3,7 +3,7 @@
 import json
 
 from optlab.cli import build_parser, config_from_args, main
-from optlab.loss_monitor import LossMonitor
+from optlab.run.loss_monitor import LossMonitor
 from optlab.runner import build_trainer
 from optlab.sweep.config import RunSpec
 from tests.helpers import TINY

@@ -19,8 +19,8 @@ from typing import Any
 from optlab.data import CIFAR10DataModule
 from optlab.errors import OptlabError
 from optlab.hardware import bf16_cpu_warning
+from optlab.run import interrupts
 from optlab.runner import make_datamodule, run_one
-from optlab.sweep import interrupts
 from optlab.sweep.concurrency import plan_parallel
 from optlab.sweep.config import RunSpec, SweepConfig
 from optlab.sweep.folder import check_writable, claim_sweep_folder, result_path, results_dir

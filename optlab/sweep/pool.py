@@ -7,8 +7,8 @@ import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 
+from optlab.run import interrupts
 from optlab.runner import make_datamodule, run_one
-from optlab.sweep import interrupts
 from optlab.sweep.concurrency import Plan
 from optlab.sweep.config import RunSpec, SweepConfig
 from optlab.sweep.folder import result_path
