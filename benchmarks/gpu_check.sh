@@ -42,7 +42,7 @@ for step in "${steps[@]}"; do
         nvidia-smi --query-gpu=name,memory.total,memory.free,compute_mode --format=csv | tee "$out/env.txt"
         # Imports one package at a time, in the order a sweep meets them: where the start-up seconds go.
         "$py" -c "import importlib, time; spent = {}
-for name in ('torch', 'torchvision', 'torchmetrics', 'lightning', 'optlab.cli', 'optlab.runner'):
+for name in ('torch', 'torchvision', 'torchmetrics', 'lightning', 'optlab.cli', 'optlab.run.runner'):
     t = time.perf_counter(); importlib.import_module(name); spent[name] = time.perf_counter() - t
 import torch, lightning
 print(f'torch {torch.__version__}, lightning {lightning.__version__}, cuda {torch.version.cuda}, '

@@ -18,8 +18,8 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from optlab import cost_meter  # noqa: E402
 from optlab.cli import main as sweep  # noqa: E402
+from optlab.run import cost_meter  # noqa: E402
 from optlab.sweep import execute  # noqa: E402
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop", "adamw", "adagrad", "adadelta")

@@ -2,7 +2,7 @@
 
 python benchmarks/step_logging.py [--steps 1000] [--warmup 20] [--repeats 5] [--batch-size 4] [--accelerator cpu]
 
-Each variant is the sweep's own module and Trainer (runner.build_module, runner.build_trainer, SeedCNN, Adam) on
+Each variant is the sweep's own module and Trainer (run/trainer.py: build_module, build_trainer; SeedCNN, Adam) on
 the same synthetic batches; the variants run round-robin in one process, each round starting one variant later, so a
 machine that slows down for a while slows each alike. A tiny batch leaves mostly the host's per-step work to measure.
 
@@ -34,10 +34,11 @@ from benchmarks.throughput import (  # noqa: E402
     load_data,
     sweep_config,
 )
-from optlab.loss_monitor import LossMonitor  # noqa: E402
-from optlab.module import ImageClassifier  # noqa: E402
-from optlab.runner import build_module, build_trainer  # noqa: E402
+from optlab.run.loss_monitor import LossMonitor  # noqa: E402
+from optlab.run.module import ImageClassifier  # noqa: E402
+from optlab.run.trainer import build_module, build_trainer  # noqa: E402
 from optlab.sweep.config import RunSpec  # noqa: E402
+from optlab.sweep.run_settings import settings_for  # noqa: E402
 
 
 class SelfLoggingClassifier(ImageClassifier):
@@ -71,12 +72,12 @@ def seconds_per_step(data, name: str) -> float:
     L.seed_everything(settings.seed, workers=True, verbose=False)
     clock = StepClock(settings.warmup, settings.steps, data.device)
     with tempfile.TemporaryDirectory(prefix="optlab-step-logging-") as log_dir:
-        config = sweep_config(data, FP32, log_dir)
-        model = build_module(config, spec, data.datamodule.num_classes)
+        run_settings = settings_for(sweep_config(data, FP32, log_dir), spec)
+        model = build_module(run_settings, spec, data.datamodule.num_classes)
         if self_logging:
             L.seed_everything(settings.seed, workers=True, verbose=False)  # the same initial weights
             model = SelfLoggingClassifier(**model.hparams)
-        trainer = build_trainer(config, spec, LossMonitor() if monitor_writes else SilentMonitor(), has_val=False)
+        trainer = build_trainer(run_settings, spec, LossMonitor() if monitor_writes else SilentMonitor(), has_val=False)
         if every is not None:
             trainer.log_every_n_steps = every
         trainer.callbacks.append(TimingCallback(clock))

@@ -27,11 +27,12 @@ from optlab.data import CIFAR10DataModule
 from optlab.data.arrays import ImageArrays
 from optlab.data.batch_transforms import normalize
 from optlab.errors import OptlabError
-from optlab.loss_monitor import LossMonitor
 from optlab.optimizers.registry import build_optimizer
 from optlab.problems.seed_cnn import SeedCNN
-from optlab.runner import build_module, build_trainer
+from optlab.run.loss_monitor import LossMonitor
+from optlab.run.trainer import build_module, build_trainer
 from optlab.sweep.config import RunSpec, SweepConfig
+from optlab.sweep.run_settings import settings_for
 
 BATCH_SIZE = 64
 LR = 1e-3
@@ -287,7 +288,7 @@ def sweep_config(data: BenchData, variant: OptlabVariant, log_dir: str) -> Sweep
 
 
 def fit_optlab(data: BenchData, variant: OptlabVariant, count_syncs: bool = False) -> Timing:
-    """The sweep's own module and Trainer (runner.build_module, runner.build_trainer), no validation."""
+    """The sweep's own module and Trainer (run/trainer.py: build_module, build_trainer), no validation."""
     settings = data.settings
     spec = RunSpec(OPTIMIZER, LR, settings.seed)
     L.seed_everything(settings.seed, workers=True, verbose=False)
@@ -296,9 +297,9 @@ def fit_optlab(data: BenchData, variant: OptlabVariant, count_syncs: bool = Fals
     datamodule.channels_last = variant.channels_last
     clock = StepClock(settings.warmup, settings.steps, data.device)
     with tempfile.TemporaryDirectory(prefix="optlab-bench-") as log_dir:
-        config = sweep_config(data, variant, log_dir)
-        model = build_module(config, spec, datamodule.num_classes)
-        trainer = build_trainer(config, spec, LossMonitor(), has_val=False)
+        run_settings = settings_for(sweep_config(data, variant, log_dir), spec)
+        model = build_module(run_settings, spec, datamodule.num_classes)
+        trainer = build_trainer(run_settings, spec, LossMonitor(), has_val=False)
         trainer.callbacks.append(TimingCallback(clock, count_syncs))
         trainer.fit(model, datamodule=datamodule)
     return clock.timing()

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from optlab.cli import main
-from optlab.module import ImageClassifier
+from optlab.run.module import ImageClassifier
 from optlab.sweep.concurrency import Plan
 from optlab.sweep.config import RunSpec, SweepConfig
 from optlab.sweep.pool import run_parallel as _run_parallel
@@ -171,7 +171,7 @@ def test_forked_gpu_workers_survive_a_parent_that_used_openmp(tmp_path):
 
 
 def test_a_batch_limit_of_one_is_one_batch_and_a_float_is_a_fraction():
-    from optlab.runner import _limit
+    from optlab.run.trainer import _limit
 
     assert _limit(1) == 1 and isinstance(_limit(1), int)  # Lightning reads the float 1.0 as every batch
     assert _limit(1.0) == 1.0 and isinstance(_limit(1.0), float)

@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from optlab.data import CIFAR10DataModule
-from optlab.module import ImageClassifier
 from optlab.optimizers.families import FAMILIES
 from optlab.optimizers.muon import MuonWithAdamW, split_for_muon
 from optlab.optimizers.registry import OPTIMIZERS, build_optimizer, optimizer_family, optimizer_state_bytes
 from optlab.problems.seed_cnn import SeedCNN
+from optlab.run.module import ImageClassifier
 
 NEW = ["muon", "adafactor", "lion", "schedulefree_adamw", "schedulefree_sgd", "prodigy", "lamb", "soap"]
 # SOAP's eigendecomposition of the 4096-wide fc1 side costs minutes on a CPU; 512 keeps the test fast.

@@ -4,7 +4,6 @@ import torch
 
 from optlab.data import CIFAR10DataModule
 from optlab.errors import OptlabError
-from optlab.module import ImageClassifier
 from optlab.optimizers.registry import (
     IDENTICAL_FASTER_ON_CPU,
     OPTIMIZERS,
@@ -13,6 +12,7 @@ from optlab.optimizers.registry import (
     optimizer_state_bytes,
 )
 from optlab.problems.seed_cnn import SeedCNN
+from optlab.run.module import ImageClassifier
 from optlab.schedules import build_schedule
 
 

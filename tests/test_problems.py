@@ -17,9 +17,9 @@ from optlab.data.batch_transforms import (
     per_image_standardization,
 )
 from optlab.errors import OptlabError
-from optlab.module import ImageClassifier
 from optlab.problems import PROBLEMS, get_problem
 from optlab.problems.deepobs_3c3d import DeepOBS3c3d
+from optlab.run.module import ImageClassifier
 from optlab.sweep.config import SweepConfig
 from optlab.sweep.execute import claim_sweep_folder
 from tests.helpers import ROOT, results, run_script, sweep_args

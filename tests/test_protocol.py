@@ -12,9 +12,9 @@ from optlab.cli import main
 from optlab.data import CIFAR10DataModule
 from optlab.data.batch_transforms import normalize
 from optlab.data.datamodule import TensorBatches
-from optlab.loss_monitor import LossMonitor
-from optlab.module import ImageClassifier
-from optlab.runner import train_subset_indices
+from optlab.run.evaluation import train_subset_indices
+from optlab.run.loss_monitor import LossMonitor
+from optlab.run.module import ImageClassifier
 from optlab.sweep.config import SweepConfig, parse_shard
 from tests.helpers import results, sweep_args
 

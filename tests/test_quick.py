@@ -3,9 +3,10 @@
 import json
 
 from optlab.cli import build_parser, config_from_args, main
-from optlab.loss_monitor import LossMonitor
-from optlab.runner import build_trainer
+from optlab.run.loss_monitor import LossMonitor
+from optlab.run.trainer import build_trainer
 from optlab.sweep.config import RunSpec
+from optlab.sweep.run_settings import settings_for
 from tests.helpers import TINY
 
 QUICK_TINY = [flag for flag in TINY if flag not in ("--max-epochs", "2")]  # --quick sets the epochs
@@ -25,7 +26,8 @@ def test_quick_presets_train_and_eval_limits_and_one_epoch_and_explicit_flags_wi
 
 def test_eval_limit_reaches_validation_and_test(tmp_path):
     config = parsed("--limit-eval-batches", "3", "--accelerator", "cpu", "--log-dir", str(tmp_path))
-    trainer = build_trainer(config, RunSpec("sgd", 1e-3, 0), LossMonitor(), has_val=True)
+    spec = RunSpec("sgd", 1e-3, 0)
+    trainer = build_trainer(settings_for(config, spec), spec, LossMonitor(), has_val=True)
     assert trainer.limit_val_batches == 3 and trainer.limit_test_batches == 3
 
 

@@ -11,7 +11,7 @@ import time
 import torch
 
 from optlab.cli import main
-from optlab.runner import checkpoint_loads
+from optlab.run.checkpoint import checkpoint_loads
 from tests.helpers import ROOT, SWEEP, comparable, results, sweep_args
 
 GRID = ("--optimizers", "sgd", "adam", "--lr", "1e-2", "--max-epochs", "3", "--synthetic-size", "800")

@@ -12,7 +12,8 @@ import pytest
 
 from optlab import hardware
 from optlab.cli import main
-from optlab.sweep import execute, interrupts
+from optlab.run import interrupts
+from optlab.sweep import execute
 from tests.helpers import ROOT, SWEEP, sweep_args
 
 GRID = ("--optimizers", "sgd", "adam", "--lr", "1e-2", "--max-epochs", "4", "--synthetic-size", "200")

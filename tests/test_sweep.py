@@ -8,7 +8,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import metadata
 
 from optlab.cli import main
-from optlab.loss_monitor import divergence_index
+from optlab.run.loss_monitor import divergence_index
 from tests.helpers import ROOT, results, run_script, sweep_args
 
 

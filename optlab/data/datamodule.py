@@ -1,5 +1,6 @@
 """The CIFAR-10 LightningDataModule: whole dataset on the training device, batches cut by index."""
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,16 @@ def keep_batch(batch: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
     return batch
 
 
+class LoadedData:
+    """What the DataModules of one sweep share (see `with_seed`): the arrays, read once, and the splits placed on
+    the device they were last placed on."""
+
+    def __init__(self) -> None:
+        self.arrays: ImageArrays | None = None
+        self.placed_on: torch.device | None = None
+        self.splits: dict[str, TensorBatches] = {}
+
+
 class CIFAR10DataModule(L.LightningDataModule):
     """CIFAR-10 from torchvision's files, an image folder, or generated data; seeded split and order."""
 
@@ -70,10 +81,36 @@ class CIFAR10DataModule(L.LightningDataModule):
         # A test set read from class folders is sorted by class, so its first batches (all a limited evaluation
         # reads) would hold two classes; shuffled once, in a fixed order, they are a fair sample.
         self.shuffled_test = shuffled_test
-        self._arrays: ImageArrays | None = None
-        self._placed_on: torch.device | None = None
+        self._loaded = LoadedData()
         self._generator: torch.Generator | None = None
         self._generator_epoch: int | None = None
+
+    def with_seed(self, seed: int) -> "CIFAR10DataModule":
+        """The same data, read and placed once for all runs, with this run's seed for its order and augmentation:
+        each run gets its own DataModule, and the one the sweep shares is never changed."""
+        twin = copy.copy(self)
+        twin.seed = seed
+        twin.trainer = None
+        twin._generator, twin._generator_epoch = None, None
+        return twin
+
+    @property
+    def train_set(self) -> TensorBatches:
+        return self._split("train")
+
+    @property
+    def val_set(self) -> TensorBatches:
+        return self._split("val")
+
+    @property
+    def test_set(self) -> TensorBatches:
+        return self._split("test")
+
+    def _split(self, name: str) -> TensorBatches:
+        try:
+            return self._loaded.splits[name]
+        except KeyError:  # before setup; an AttributeError, so getattr(datamodule, "train_set", None) reads None
+            raise AttributeError(f"{name}_set exists once setup() has placed the data") from None
 
     @property
     def source(self) -> str:
@@ -90,16 +127,17 @@ class CIFAR10DataModule(L.LightningDataModule):
             ensure_pickled(self.data_dir)
 
     def load_arrays(self) -> ImageArrays:
-        if self._arrays is None:
+        loaded = self._loaded
+        if loaded.arrays is None:
             source = self.source
             if source == "synthetic":
-                self._arrays = make_synthetic(self.synthetic_size)
+                loaded.arrays = make_synthetic(self.synthetic_size)
             elif source == "imagefolder":
-                self._arrays = read_image_folder(self.data_dir)
+                loaded.arrays = read_image_folder(self.data_dir)
             else:
                 ensure_pickled(self.data_dir)
-                self._arrays = read_pickled(self.data_dir)
-        return self._arrays
+                loaded.arrays = read_pickled(self.data_dir)
+        return loaded.arrays
 
     @property
     def num_classes(self) -> int:
@@ -119,22 +157,22 @@ class CIFAR10DataModule(L.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         device = self._device()
-        if self._placed_on == device:
+        if self._loaded.placed_on == device:
             return
         arrays = self.load_arrays()
         order = torch.randperm(len(arrays.train_labels), generator=torch.Generator().manual_seed(SPLIT_SEED))
         val_size = self.resolved_val_size()
         val_index, train_index = order[:val_size], order[val_size:].sort().values
         # Held on the device: a batch is one gather there, no per-image Python and no host-to-device copy.
-        self.train_set = TensorBatches(arrays.train_images[train_index].to(device),
-                                       arrays.train_labels[train_index].to(device))
-        self.val_set = TensorBatches(arrays.train_images[val_index].to(device),
-                                     arrays.train_labels[val_index].to(device))
+        splits = {"train": TensorBatches(arrays.train_images[train_index].to(device),
+                                         arrays.train_labels[train_index].to(device)),
+                  "val": TensorBatches(arrays.train_images[val_index].to(device),
+                                       arrays.train_labels[val_index].to(device))}
         test_index = (torch.randperm(len(arrays.test_labels), generator=torch.Generator().manual_seed(SPLIT_SEED))
                       if self.shuffled_test else slice(None))
-        self.test_set = TensorBatches(arrays.test_images[test_index].to(device),
-                                      arrays.test_labels[test_index].to(device))
-        self._placed_on = device
+        splits["test"] = TensorBatches(arrays.test_images[test_index].to(device),
+                                       arrays.test_labels[test_index].to(device))
+        self._loaded.splits, self._loaded.placed_on = splits, device
 
     def train_dataloader(self) -> DataLoader:
         trainer = self.trainer

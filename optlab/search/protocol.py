@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from optlab.errors import OptlabError
 
 CONFIRM_SEEDS = 3  # the fewest confirmation seeds a paired comparison can decide on (report/stats.MIN_SEEDS)
-STAGES = ("grid", "tune", "confirm")
 
 
 def tuning_seeds(search: str, seeds: Sequence[int], tune_seeds: Sequence[int] | None) -> list[int]:

@@ -10,9 +10,10 @@ from optlab.data.sources import DATASETS
 from optlab.errors import OptlabError
 from optlab.optimizers.registry import check_optimizer_args, optimizer_family
 from optlab.problems import DEFAULT_PROBLEM, get_problem
-from optlab.records.order import folder_name, grid_order, run_id, trial_run_id
+from optlab.records.order import folder_name, grid_order
+from optlab.records.run_spec import RunSpec  # also imported from here by the sweep
 from optlab.schedules import SCHEDULES, check_schedule
-from optlab.search.protocol import STAGES, check_seed_split, confirmation_seeds, tuning_seeds
+from optlab.search.protocol import check_seed_split, confirmation_seeds, tuning_seeds
 from optlab.sweep.grid import arguments_for, check_arguments, lr_choice, resolve_lr_grids
 from optlab.sweep.run_claims import DEFAULT_STALE_AFTER
 
@@ -37,30 +38,6 @@ PROTOCOL_DEFAULTS = {"problem": DEFAULT_PROBLEM, "l2": 0.0, "val_every": 1.0, "l
                      "search": "grid", "search_space": [], "search_seed": 0, "tune_seeds": None}
 ERROR_CONTROLS = ("fwer", "fdr")  # report/stats.py: Holm, Benjamini-Hochberg
 SEARCHES = ("grid", "random", "qmc", "tpe")  # grid: the lrs of --lrs; the others: an Optuna study per optimizer
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One Trainer: a cell of the grid, one seed of a search's trial, or a confirmation run of either."""
-
-    optimizer: str
-    lr: float
-    seed: int
-    stage: str = "grid"  # grid, tune or confirm (see search/protocol.py)
-    trial: int | None = None  # the search trial whose configuration this run trains
-    # A trial's own optimizer arguments and sampled point, as (name, value) pairs; None: the sweep's arguments.
-    arguments: tuple[tuple[str, Any], ...] | None = None
-    point: tuple[tuple[str, float], ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.stage not in STAGES:
-            raise ValueError(f"stage must be one of {STAGES}, got {self.stage!r}")
-
-    @property
-    def run_id(self) -> str:
-        if self.trial is not None:
-            return trial_run_id(self.optimizer, self.trial, self.seed)
-        return run_id(self.optimizer, self.lr, self.seed)
 
 
 @dataclass

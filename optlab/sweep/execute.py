@@ -6,6 +6,7 @@ by side (pool.py), results.json (results_writer.py) and a search's rounds (searc
 process or the ranks of one DDP run, are here.
 """
 
+import dataclasses
 import functools
 import logging
 import os
@@ -19,8 +20,8 @@ from typing import Any
 from optlab.data import CIFAR10DataModule
 from optlab.errors import OptlabError
 from optlab.hardware import bf16_cpu_warning
-from optlab.runner import make_datamodule, run_one
-from optlab.sweep import interrupts
+from optlab.run import interrupts
+from optlab.run.runner import run_one
 from optlab.sweep.concurrency import plan_parallel
 from optlab.sweep.config import RunSpec, SweepConfig
 from optlab.sweep.folder import check_writable, claim_sweep_folder, result_path, results_dir
@@ -31,11 +32,13 @@ from optlab.sweep.progress import Progress, headline
 from optlab.sweep.ranks import Ranks, say
 from optlab.sweep.results_writer import collect, write_results_file
 from optlab.sweep.run_claims import RunClaims
+from optlab.sweep.run_settings import make_datamodule, settings_for
 from optlab.sweep.scheduler import Action, decide, save_result, take_run
 from optlab.sweep.searching import Execute, grid_confirmations, run_search
+from optlab.sweep.world_size import runs_world_size
 
-__all__ = ["SweepResult", "check_devices", "check_writable", "claim_sweep_folder", "collect", "prepare", "result_path",
-           "results_dir", "run_sweep", "slot_configs", "take_run"]  # what callers import from here
+__all__ = ["Prepared", "SweepResult", "check_devices", "check_writable", "claim_sweep_folder", "collect", "prepare",
+           "result_path", "results_dir", "run_sweep", "slot_configs", "take_run"]  # what callers import from here
 
 
 @dataclass
@@ -51,6 +54,17 @@ class SweepResult:
     phase_seconds: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A sweep ready to train: its config with what the data resolved to, the loaded data, its ranks, and the
+    world size its runs train at (what its folder records)."""
+
+    config: SweepConfig
+    datamodule: CIFAR10DataModule
+    ranks: Ranks
+    world_size: int
+
+
 def run_sweep(config: SweepConfig) -> SweepResult:
     """Run this shard's slice of the grid (or the search); finished runs are skipped, interrupted ones resumed, runs
     claimed by another live process left to it."""
@@ -59,11 +73,12 @@ def run_sweep(config: SweepConfig) -> SweepResult:
         # cuBLAS reads it when it makes its first handle: set before anything here touches a GPU (Lightning sets it
         # too, but per Trainer).
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    datamodule, ranks = prepare(config)
+    ready = prepare(config)
+    config, ranks = ready.config, ready.ranks
     _warn_slow_precision(config)
     prepared = time.perf_counter()
     skipped: list[str] = []
-    execute = functools.partial(_train_planned, config, datamodule, ranks, skipped)
+    execute = functools.partial(_train_planned, ready, skipped)
     rounds = _run_grid if config.search == "grid" else run_search
     try:
         with long_lived_frozen():
@@ -80,31 +95,33 @@ def run_sweep(config: SweepConfig) -> SweepResult:
     return SweepResult(config.sweep_dir, results, missing, failed, skipped, elsewhere, phases)
 
 
-def prepare(config: SweepConfig) -> tuple[CIFAR10DataModule, Ranks]:
-    """Validate everything that can fail before writing anything; returns the loaded datamodule and the ranks.
+def prepare(config: SweepConfig) -> Prepared:
+    """Validate everything that can fail before writing anything; returns the sweep ready to train.
 
     Rank 0 alone downloads or unpacks the data and applies --restart; every other rank waits for it (or for
     its one-line error) before reading the data or the folder.
     """
     config.validate()
     datamodule = make_datamodule(config)
-    config.dataset_source = datamodule.source
-    ranks = Ranks(check_devices(config).strategy)
+    config = dataclasses.replace(config, dataset_source=datamodule.source)
+    probe = check_devices(config)
+    ranks = Ranks(probe.strategy)
+    world_size = runs_world_size(config, probe.world_size)
     alone = ranks.rank == 0 and not ranks.others_running  # no other rank exists yet: nobody to wait
     if alone:
-        _prepare_on_rank_zero(config, datamodule)
+        _prepare_on_rank_zero(config, datamodule, world_size)
     ranks.connect()
     error = None
     if ranks.rank == 0 and not alone:
         try:
-            _prepare_on_rank_zero(config, datamodule)
+            _prepare_on_rank_zero(config, datamodule, world_size)
         except OptlabError as problem:
             error = str(problem)
     error = ranks.broadcast(error)  # the barrier: every rank waits here until rank 0 is done
     if error:
         raise OptlabError(error)
     datamodule.load_arrays()
-    return datamodule, ranks
+    return Prepared(config, datamodule, ranks, world_size)
 
 
 def check_devices(config: SweepConfig):
@@ -138,12 +155,12 @@ def check_devices(config: SweepConfig):
         lightning_info.setLevel(level)
 
 
-def _prepare_on_rank_zero(config: SweepConfig, datamodule: CIFAR10DataModule) -> None:
+def _prepare_on_rank_zero(config: SweepConfig, datamodule: CIFAR10DataModule, world_size: int) -> None:
     datamodule.prepare_data()
     datamodule.load_arrays()
     datamodule.resolved_val_size()
     check_writable(Path(config.log_dir))
-    claim_sweep_folder(config)
+    claim_sweep_folder(config, world_size)
     write_experiment(config)
 
 
@@ -173,10 +190,10 @@ def _run_grid(config: SweepConfig, execute: Execute, ranks: Ranks) -> tuple[dict
     return failed, elsewhere
 
 
-def _train_planned(config: SweepConfig, datamodule: CIFAR10DataModule, ranks: Ranks, skipped: list[str],
-                   planned: list[RunSpec]) -> tuple[dict[str, str], list[str]]:
+def _train_planned(ready: Prepared, skipped: list[str], planned: list[RunSpec]) -> tuple[dict[str, str], list[str]]:
     """Train the planned runs that have no result yet: in turn, or side by side as --parallel plans; the runs
     already finished are added to `skipped`."""
+    config, ranks = ready.config, ready.ranks
     finished = ranks.broadcast({result["run_id"] for result in collect(config.sweep_dir)[0]})
     todo = [spec for spec in planned if spec.run_id not in finished]
     for spec in planned:
@@ -186,13 +203,13 @@ def _train_planned(config: SweepConfig, datamodule: CIFAR10DataModule, ranks: Ra
     plan = plan_parallel(config.parallel, len(todo), config.accelerator, config.devices, config.strategy,
                          config.num_nodes)
     if plan.workers > 1 and len(todo) > 1:
-        return run_parallel(config, todo, plan, datamodule=datamodule), []
-    return _run_in_turn(config, todo, datamodule, ranks)
+        return run_parallel(config, todo, plan, datamodule=ready.datamodule, world_size=ready.world_size), []
+    return _run_in_turn(ready, todo)
 
 
-def _run_in_turn(config: SweepConfig, todo: list[RunSpec], datamodule: CIFAR10DataModule,
-                 ranks: Ranks) -> tuple[dict[str, str], list[str]]:
+def _run_in_turn(ready: Prepared, todo: list[RunSpec]) -> tuple[dict[str, str], list[str]]:
     """One run after another in this process; under DDP rank 0 claims and every rank follows its choice."""
+    config, ranks = ready.config, ready.ranks
     claims = RunClaims(config.sweep_dir, config.claim_timeout)
     failed: dict[str, str] = {}
     elsewhere: list[str] = []
@@ -211,7 +228,7 @@ def _run_in_turn(config: SweepConfig, todo: list[RunSpec], datamodule: CIFAR10Da
         if decision is not None:
             say(f"{decision} ({index}/{len(todo)})")
         try:
-            result = run_one(config, spec, datamodule)
+            result = run_one(settings_for(config, spec, ready.world_size), spec, ready.datamodule)
             if claim is not None:  # rank 0: the result is saved before the claim goes
                 save_result(config, spec, claim, result)
             if result is not None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from optlab.errors import OptlabError
 from optlab.sweep.config import PROTOCOL_DEFAULTS, RunSpec, SweepConfig
-from optlab.sweep.results import read_json, write_json_atomic
+from optlab.sweep.results import check_world_size, read_json, write_json_atomic
 from optlab.sweep.run_claims import RunClaims
 
 
@@ -31,8 +31,9 @@ def check_writable(folder: Path) -> None:
         raise OptlabError(f"cannot write to --log-dir {folder} ({error.strerror}); choose a writable folder") from None
 
 
-def claim_sweep_folder(config: SweepConfig) -> None:
-    """Record the protocol, or refuse to mix runs made under a different one."""
+def claim_sweep_folder(config: SweepConfig, world_size: int | None = None) -> None:
+    """Record the protocol and the runs' world size, or refuse to mix runs made under different ones (None: the
+    world size the folder records, if any, is kept and not checked)."""
     sweep_dir = config.sweep_dir
     manifest = sweep_dir / "sweep.json"
     if config.restart and sweep_dir.exists():
@@ -42,8 +43,11 @@ def claim_sweep_folder(config: SweepConfig) -> None:
             raise OptlabError(f"--restart would delete {sweep_dir} while other processes train in it ({len(busy)} "
                               f"run(s), e.g. {run_id} by {holder.describe()}); stop them first, or use a new --name")
         shutil.rmtree(sweep_dir)
+    recorded_world_size = None
     if manifest.is_file():
-        recorded = {**PROTOCOL_DEFAULTS, **_recorded_protocol(manifest)}
+        record = _recorded(manifest)
+        recorded_world_size = record.get("world_size")
+        recorded = {**PROTOCOL_DEFAULTS, **record.get("protocol", {})}
         differences = [f"{key}: {recorded.get(key)!r} there, {value!r} here"
                        for key, value in config.protocol().items()
                        if recorded.get(key) != value]
@@ -54,17 +58,31 @@ def claim_sweep_folder(config: SweepConfig) -> None:
             )
     elif results_dir(sweep_dir).is_dir() and any(results_dir(sweep_dir).glob("*.json")):
         raise OptlabError(f"{sweep_dir} holds results but no sweep.json; use a new --name or --restart")
+    if world_size is not None:
+        _check_world_size(sweep_dir, recorded_world_size, world_size)
     check_writable(sweep_dir)
     RunClaims(sweep_dir, config.claim_timeout).check_writable()
     manifest_record = {"protocol": config.protocol(), "config": dataclasses.asdict(config)}
+    kept_world_size = world_size if world_size is not None else recorded_world_size
+    if kept_world_size is not None:
+        manifest_record["world_size"] = kept_world_size
     if config.search != "grid":  # the report reads the ranges (importance, edges) without the registry
         manifest_record["search_spaces"] = {name: [dataclasses.asdict(param) for param in space]
                                             for name, space in config.search_spaces().items()}
     write_json_atomic(manifest, manifest_record)
 
 
-def _recorded_protocol(manifest: Path) -> dict[str, Any]:
-    """The protocol sweep.json records, or one line saying the file is damaged and how to go on."""
+def _check_world_size(sweep_dir: Path, recorded: int | None, world_size: int) -> None:
+    """The world size sweep.json records, then the results' (read once: a folder made before sweep.json recorded
+    it, or a result from elsewhere)."""
+    if recorded is not None and recorded != world_size:
+        raise OptlabError(f"{sweep_dir} holds runs made at world size {recorded} (sweep.json) and this sweep's "
+                          f"runs have {world_size}; use the same --devices/--num-nodes, or a new --name")
+    check_world_size(sweep_dir, world_size)
+
+
+def _recorded(manifest: Path) -> dict[str, Any]:
+    """What sweep.json records, or one line saying the file is damaged and how to go on."""
     try:
         recorded = read_json(manifest)
     except ValueError:  # not JSON, or not text (UnicodeDecodeError is a ValueError)
@@ -72,4 +90,4 @@ def _recorded_protocol(manifest: Path) -> dict[str, Any]:
     if not isinstance(recorded, dict) or not isinstance(recorded.get("protocol", {}), dict):
         raise OptlabError(f"{manifest} is damaged (not a sweep record: not JSON, or not the fields scripts/sweep.py "
                           "writes); use --restart to start over or a new --name")
-    return recorded.get("protocol", {})
+    return recorded

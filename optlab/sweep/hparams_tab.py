@@ -3,21 +3,22 @@ values and final metrics.
 
 TensorBoard shows the first five hyperparameters of the experiment (those that differ first, then by name) and
 builds its own list, constants included, when no experiment is written. So the sweep writes the experiment
-itself, at the top of its folder, naming only what varies across its grid; each run writes its session alone.
+itself, at the top of its folder, naming only what varies across its grid; each run writes its session alone
+(run/hparams.py).
 """
 
-import json
 import os
 import time
 from pathlib import Path
 from typing import Any
 
 from tensorboard.compat.proto.event_pb2 import Event
-from tensorboard.compat.proto.summary_pb2 import Summary
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 from tensorboard.summary.writer.record_writer import RecordWriter
 
-from optlab.sweep.config import RunSpec, SweepConfig
+from optlab.run.hparams import plugin_summary, run_hparams, set_value
+from optlab.sweep.config import SweepConfig
+from optlab.sweep.run_settings import settings_for
 
 # The axes of the comparison: listed even where a sweep holds one value of them (one seed, say).
 AXES = ("optimizer", "family", "lr", "seed")
@@ -30,36 +31,11 @@ METRICS = {
 EXPERIMENT_FILE = "events.out.tfevents.0.hparams-experiment"  # TensorBoard reads any file named *tfevents*
 
 
-def run_hparams(config: SweepConfig, spec: RunSpec) -> dict[str, Any]:
-    """A run's hyperparameters as the HParams tab shows them (plain str, float, int or bool values); a search
-    trial's run also its stage, trial number and every searched value."""
-    arguments = config.run_arguments(spec)
-    searched = {} if config.search == "grid" else {"stage": spec.stage, "trial": -1 if spec.trial is None else
-                                                   spec.trial, **dict(spec.point)}
-    return {
-        "optimizer": spec.optimizer, "family": config.family(spec.optimizer), "lr": spec.lr, "seed": spec.seed,
-        **searched,
-        "optimizer_kwargs": json.dumps(arguments, sort_keys=True, default=list),
-        "problem": config.problem, "batch_size": config.batch_size, "l2": config.l2, "schedule": config.schedule,
-        "augment": config.augment, "precision": config.precision, "max_epochs": config.max_epochs,
-    }
-
-
 def searched_names(config: SweepConfig) -> list[str]:
     """Every hyperparameter a search samples, over all its optimizers' spaces."""
     if config.search == "grid":
         return []
     return list(dict.fromkeys(param.name for space in config.search_spaces().values() for param in space))
-
-
-def _set(target, value: Any) -> None:
-    """Fill a protobuf Value (a HParamInfo domain entry or a session's value) from a plain one."""
-    if isinstance(value, bool):
-        target.bool_value = value
-    elif isinstance(value, (int, float)):
-        target.number_value = float(value)
-    else:
-        target.string_value = str(value)
 
 
 def _hparam_type(values: list[Any]) -> int:
@@ -72,7 +48,7 @@ def _hparam_type(values: list[Any]) -> int:
 
 def experiment(config: SweepConfig) -> api_pb2.Experiment:
     """The sweep's grid as an HParams experiment: the comparison's axes and whatever else varies, no constants."""
-    table = [run_hparams(config, spec) for spec in config.runs()]
+    table = [run_hparams(settings_for(config, spec), spec) for spec in config.runs()]
     infos = []
     if config.search != "grid":  # the runs are not known before the search: its axes, every value to come
         for name in ("optimizer", "family", "stage", "trial", "seed", *searched_names(config)):
@@ -84,22 +60,17 @@ def experiment(config: SweepConfig) -> api_pb2.Experiment:
             continue
         info = api_pb2.HParamInfo(name=name, type=_hparam_type(values), differs=len(values) > 1)
         for value in sorted(values, key=str):
-            _set(info.domain_discrete.values.add(), value)
+            set_value(info.domain_discrete.values.add(), value)
         infos.append(info)
     metrics = [api_pb2.MetricInfo(name=api_pb2.MetricName(tag=tag), display_name=tag, description=text)
                for tag, text in METRICS.items()]
     return api_pb2.Experiment(hparam_infos=infos, metric_infos=metrics, time_created_secs=time.time())
 
 
-def _summary(tag: str, data: plugin_data_pb2.HParamsPluginData) -> Summary:
-    data.version = metadata.PLUGIN_DATA_VERSION
-    return Summary(value=[Summary.Value(tag=tag, metadata=metadata.create_summary_metadata(data))])
-
-
 def write_experiment(config: SweepConfig) -> Path:
     """The sweep's experiment, replaced whole (a grown grid rewrites it; every shard writes the same one)."""
     path = config.sweep_dir / EXPERIMENT_FILE
-    summary = _summary(metadata.EXPERIMENT_TAG, plugin_data_pb2.HParamsPluginData(experiment=experiment(config)))
+    summary = plugin_summary(metadata.EXPERIMENT_TAG, plugin_data_pb2.HParamsPluginData(experiment=experiment(config)))
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with temporary.open("wb") as handle:
         writer = RecordWriter(handle)
@@ -107,13 +78,3 @@ def write_experiment(config: SweepConfig) -> Path:
         writer.write(Event(wall_time=time.time(), summary=summary).SerializeToString())
     os.replace(temporary, path)
     return path
-
-
-def session_summaries(hparams: dict[str, Any], name: str) -> list[Summary]:
-    """A run's session: its values, under its short name (the tab's trial id), and its end."""
-    start = plugin_data_pb2.SessionStartInfo(group_name=name, start_time_secs=time.time())
-    for key, value in hparams.items():
-        _set(start.hparams[key], value)
-    end = plugin_data_pb2.SessionEndInfo(status=api_pb2.STATUS_SUCCESS, end_time_secs=time.time())
-    return [_summary(metadata.SESSION_START_INFO_TAG, plugin_data_pb2.HParamsPluginData(session_start_info=start)),
-            _summary(metadata.SESSION_END_INFO_TAG, plugin_data_pb2.HParamsPluginData(session_end_info=end))]

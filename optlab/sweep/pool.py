@@ -7,8 +7,8 @@ import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 
-from optlab.runner import make_datamodule, run_one
-from optlab.sweep import interrupts
+from optlab.run import interrupts
+from optlab.run.runner import run_one
 from optlab.sweep.concurrency import Plan
 from optlab.sweep.config import RunSpec, SweepConfig
 from optlab.sweep.folder import result_path
@@ -17,27 +17,29 @@ from optlab.sweep.progress import Progress, headline
 from optlab.sweep.ranks import say
 from optlab.sweep.results import read_json
 from optlab.sweep.run_claims import RunClaims
+from optlab.sweep.run_settings import make_datamodule, settings_for
 from optlab.sweep.scheduler import Decision, decide, save_result
 
 # The config of this worker process's slot, taken once when the process starts and kept for its life: a
 # worker never moves to another GPU, so no GPU ever holds more runs than the plan gave it.
 _slot_config: SweepConfig | None = None
+_world_size: int | None = None  # the sweep folder's, which every run checks its own against
 # The sweep's loaded data, inherited by forked workers (copy-on-write): no worker reads or decodes it again.
 _shared_datamodule = None
 
 
-def _take_slot(slots, threads: int, forked: bool) -> None:
+def _take_slot(slots, threads: int, forked: bool, world_size: int | None) -> None:
     """Pool initializer: bind this worker process to one planned slot.
 
     A forked worker runs CPU work on one thread: GNU OpenMP cannot start a new thread team in a child forked
     after its parent used one (the child hangs), and the parent may have (decoding, converting the data).
     A GPU run's CPU work is small.
     """
-    global _slot_config
+    global _slot_config, _world_size
     import torch
 
     torch.set_num_threads(1 if forked else threads)
-    _slot_config = slots.get()
+    _slot_config, _world_size = slots.get(), world_size
     interrupts.install()  # a signal to the process group (Ctrl-C) stops this worker's run at a batch boundary too
 
 
@@ -55,30 +57,29 @@ def _run_in_subprocess(spec: RunSpec) -> Decision:
         freeze_long_lived()  # as the sweep does; a forked worker inherits the sweep's frozen heap
     datamodule = _shared_datamodule
     with decision.claim as claim:
-        save_result(config, spec, claim, run_one(config, spec, datamodule))
+        save_result(config, spec, claim, run_one(settings_for(config, spec, _world_size), spec, datamodule))
     return dataclasses.replace(decision, claim=None)
 
 
 def _worker_config(config: SweepConfig, slot: int, plan: Plan) -> SweepConfig:
     """Spread parallel runs over the GPUs (one device each, as planned); on CPU they share the cores."""
-    worker = dataclasses.replace(config, progress=False)
     if plan.devices:
-        worker.accelerator, worker.devices = "gpu", [plan.devices[slot % len(plan.devices)]]
-        return worker
+        return dataclasses.replace(config, progress=False, accelerator="gpu",
+                                   devices=[plan.devices[slot % len(plan.devices)]])
     import torch
 
     if config.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available():
-        worker.accelerator, worker.devices = "gpu", [slot % torch.cuda.device_count()]
-    return worker
+        return dataclasses.replace(config, progress=False, accelerator="gpu",
+                                   devices=[slot % torch.cuda.device_count()])
+    return dataclasses.replace(config, progress=False)
 
 
 def slot_configs(config: SweepConfig, plan: Plan, workers: int) -> list[SweepConfig]:
     """One config per worker slot, each recording how many runs share its device (its GPU, or the CPU)."""
-    configs = [_worker_config(config, slot, plan) for slot in range(workers)]
-    for worker in configs:
-        same_device = [other for other in configs if other.devices == worker.devices]
-        worker.concurrent_runs = len(same_device) if worker.accelerator == "gpu" else workers
-    return configs
+    placed = [_worker_config(config, slot, plan) for slot in range(workers)]
+    return [dataclasses.replace(worker, concurrent_runs=sum(other.devices == worker.devices for other in placed)
+                                if worker.accelerator == "gpu" else workers)
+            for worker in placed]
 
 
 def _start_method(configs: list[SweepConfig]) -> str:
@@ -94,7 +95,7 @@ def _start_method(configs: list[SweepConfig]) -> str:
 
 
 def run_parallel(config: SweepConfig, todo: list[RunSpec], plan: Plan, task=_run_in_subprocess,
-                 datamodule=None) -> dict[str, str]:
+                 datamodule=None, world_size: int | None = None) -> dict[str, str]:
     """Runs side by side: `workers` processes, each owning one slot (one GPU) for its life, taking runs in turn."""
     workers = min(plan.workers, len(todo))
     threads = max(1, (os.cpu_count() or 1) // workers)
@@ -112,7 +113,7 @@ def run_parallel(config: SweepConfig, todo: list[RunSpec], plan: Plan, task=_run
     for worker in configs:
         slots.put(worker)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_take_slot,
-                             initargs=(slots, threads, forked)) as pool:
+                             initargs=(slots, threads, forked, world_size)) as pool:
         futures = {pool.submit(task, spec): spec for spec in todo}
         try:
             for future in as_completed(futures):

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from optlab.records.result_files import is_damaged, read_result, set_aside
-from optlab.runner import checkpoint_path
+from optlab.run.paths import checkpoint_path
 from optlab.sweep.config import RunSpec, SweepConfig
 from optlab.sweep.folder import result_path
 from optlab.sweep.ranks import say
@@ -63,7 +63,7 @@ def decide(config: SweepConfig, spec: RunSpec, claims: RunClaims) -> Decision:
     replaced = claim.replaced
     if replaced is not None and not replaced.readable:
         say(f"claims/{claim.path.name} is not a claim (unreadable); taking it over")
-    action = Action.RESUME if checkpoint_path(config, spec).is_file() else Action.RUN
+    action = Action.RESUME if checkpoint_path(config.sweep_dir, spec).is_file() else Action.RUN
     taken = replaced.describe() if replaced is not None and replaced.readable else ""
     return Decision(action, spec.run_id, claim, taken_over_from=taken)
 

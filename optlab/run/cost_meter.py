@@ -7,9 +7,9 @@ import lightning as L
 import torch
 from lightning.pytorch.trainer.states import TrainerFn
 
-from optlab.memory import peak_rss_bytes, release_freed_memory, reset_peak_rss, rss_bytes
 from optlab.optimizers.registry import optimizer_state_bytes
-from optlab.warm_up import warm_up
+from optlab.run.memory import peak_rss_bytes, release_freed_memory, reset_peak_rss, rss_bytes
+from optlab.run.warm_up import warm_up
 
 CHECK_EVERY = 25  # training steps between the loss monitor's host copies, and between memory readings
 

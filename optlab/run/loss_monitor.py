@@ -7,7 +7,7 @@ import lightning as L
 import torch
 from lightning.pytorch.trainer.states import TrainerFn
 
-from optlab.cost_meter import CHECK_EVERY, CostMeter, load_split_state
+from optlab.run.cost_meter import CHECK_EVERY, CostMeter, load_split_state
 
 
 def divergence_index(losses: list[float], max_loss: float) -> int | None:

@@ -1,0 +1,1 @@
+"""One run: its settings, Trainer, LightningModule, callbacks and result. It imports nothing from the sweep."""
