@@ -106,16 +106,23 @@ def _plain(value: Any) -> Any:
 
 
 def dump(values: dict[str, Any]) -> str:
-    """A sweep file holding these settings (every entry field, as parse_args merged them)."""
+    """A sweep file holding these settings (every field, as parse_args merged them); a problem default left
+    unset is left out (null cannot say it for a switch), and a comment says which."""
     settings: dict[str, Any] = {}
+    unset = []
     for item in ENTRY_FIELDS:
         value = values["problems"] if item.name == "problem" else values[item.name]
         if item.name == "problem" and len(value) == 1:
             value = value[0]
         if item.name == "lrs" and values["optimizer_lrs"]:
             value = {"all": value, **values["optimizer_lrs"]}
+        if value is None and item.metadata.get("problem_default"):
+            unset.append(item.name)
+            continue
         settings[item.name] = _plain(value)
-    return yaml.safe_dump(settings, sort_keys=False, default_flow_style=None, allow_unicode=True, width=120)
+    comment = f"# left out, so the problem's defaults hold: {', '.join(unset)}\n" if unset else ""
+    return comment + yaml.safe_dump(settings, sort_keys=False, default_flow_style=None, allow_unicode=True,
+                                    width=120)
 
 
 def apply_sweep_file(build_parser, args: Any, argv: list[str] | None) -> Any:
