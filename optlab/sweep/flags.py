@@ -76,13 +76,13 @@ def _help(item: dataclasses.Field) -> str:
 def _form(item: dataclasses.Field) -> dict[str, Any]:
     """argparse's action, nargs and metavar for a field, from its type."""
     hint = HINTS[item.name]
-    parts = [part for part in reading._parts(hint) if part is not type(None)]
+    parts = [part for part in reading.union_parts(hint) if part is not type(None)]
     meta = item.metadata
     form: dict[str, Any] = {"metavar": meta.get("metavar")}
     if meta["choices"]:
         form["metavar"] = "{" + ",".join(meta["choices"]) + "}"
     if parts == [bool]:
-        action = argparse.BooleanOptionalAction if len(reading._parts(hint)) > 1 else (
+        action = argparse.BooleanOptionalAction if len(reading.union_parts(hint)) > 1 else (
             "store_false" if item.default else "store_true")
         return {"action": action}
     origin = typing.get_origin(parts[0])
@@ -107,8 +107,6 @@ def build_parser() -> SweepParser:
     for item in ENTRY_FIELDS:
         names = [flag_of(item.name), *item.metadata.get("aliases", ())]
         groups[item.metadata["group"]].add_argument(*names, dest=item.name, help=_help(item), **_form(item))
-        if item.name == "limit_eval_batches":
-            groups["hardware"].add_argument(
-                "--quick", action="store_true", help="a first look in minutes: " + " ".join(
-                    f"{flag_of(key)} {value}" for key, value in QUICK.items()) + ", each unless given")
+    groups["hardware"].add_argument("--quick", action="store_true", help="a first look in minutes: " + " ".join(
+        f"{flag_of(key)} {value}" for key, value in QUICK.items()) + ", each unless given (quick: true in a file)")
     return parser

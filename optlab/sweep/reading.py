@@ -37,14 +37,14 @@ def literal(value: Any) -> Any:
     return tuple(literal(item) for item in value) if isinstance(value, list) else value
 
 
-def _parts(hint: Any) -> tuple[Any, ...]:
+def union_parts(hint: Any) -> tuple[Any, ...]:
     """int | None to (int, NoneType); list[int] to (list[int],)."""
     return typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
 
 
 def _scalar(value: Any, hint: Any) -> Any:
     """One value of a number-like field (int, float, int | str, ...): text to a number where it is one."""
-    parts = _parts(hint)
+    parts = union_parts(hint)
     if isinstance(value, str):
         if "," in value and any(typing.get_origin(part) is list for part in parts):  # --devices 0,1
             return [_number(item) for item in value.split(",") if item]
@@ -100,7 +100,7 @@ def read(item: dataclasses.Field, hint: Any, value: Any, where: str) -> dict[str
     """The fields (usually just this one) that a flag's text or a file's value sets."""
     if item.name in SPECIAL:
         return SPECIAL[item.name](value)
-    parts = [part for part in _parts(hint) if part is not type(None)]
+    parts = [part for part in union_parts(hint) if part is not type(None)]
     origin = typing.get_origin(parts[0])
     if parts == [bool]:
         return {item.name: value}  # a switch: true or false as given; the check refuses the rest
