@@ -79,8 +79,8 @@ def _form(item: dataclasses.Field) -> dict[str, Any]:
     parts = [part for part in reading.union_parts(hint) if part is not type(None)]
     meta = item.metadata
     form: dict[str, Any] = {"metavar": meta.get("metavar")}
-    if meta["choices"]:
-        form["metavar"] = "{" + ",".join(meta["choices"]) + "}"
+    if meta["choices"]:  # argparse's own "invalid choice" line for a flag; the field's check for a file
+        form["choices"] = meta["choices"]
     if parts == [bool]:
         action = argparse.BooleanOptionalAction if len(reading.union_parts(hint)) > 1 else (
             "store_false" if item.default else "store_true")
