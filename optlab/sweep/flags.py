@@ -78,7 +78,7 @@ def _form(item: dataclasses.Field) -> dict[str, Any]:
     hint = HINTS[item.name]
     parts = [part for part in reading.union_parts(hint) if part is not type(None)]
     meta = item.metadata
-    form: dict[str, Any] = {"metavar": meta.get("metavar")}
+    form: dict[str, Any] = {"metavar": meta.get("metavar"), "type": meta.get("flag_type")}
     if meta["choices"]:  # argparse's own "invalid choice" line for a flag; the field's check for a file
         form["choices"] = meta["choices"]
     if parts == [bool]:

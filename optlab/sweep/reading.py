@@ -4,6 +4,7 @@ Reading never judges a value: text that is not a number stays text, and the fiel
 refuses it with one line. A flag's comma list (`--seeds 0,1,2`) is its items, as `--seeds 0 1 2` is.
 """
 
+import argparse
 import ast
 import dataclasses
 import types
@@ -25,6 +26,16 @@ def _number(text: str) -> Any:
         return float(text)
     except ValueError:
         return text
+
+
+def count_or_auto(text: str) -> int | str:
+    """--parallel's text, judged as argparse types are: a flag that is neither a count nor auto is argparse's line."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a count or auto; got {text!r}") from None
 
 
 def literal(value: Any) -> Any:

@@ -18,6 +18,7 @@ from optlab.optimizers.families import FAMILIES
 from optlab.optimizers.registry import OPTIMIZERS
 from optlab.problems import DEFAULT_PROBLEM, PROBLEMS
 from optlab.schedules import SCHEDULES
+from optlab.sweep.reading import count_or_auto
 from optlab.sweep.run_claims import DEFAULT_STALE_AFTER
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop")
@@ -46,7 +47,8 @@ def setting(group: str, default: Any, help: str, check: Any = None, *, choices: 
             **form: Any) -> Any:
     """One field: default, help line, check (choices imply one). `form` may set: flag (its own name), aliases
     (more flags), metavar, set_by (no flag or key of its own: "sweep" sets it as it runs, "lrs" is --lrs'
-    NAME=...), problem_default (None is the problem's value), default_text, nested (NAME: {KEY: VALUE} is NAME.KEY)."""
+    NAME=...), problem_default (None is the problem's value), flag_type (argparse's type=), default_text,
+    nested (NAME: {KEY: VALUE} is NAME.KEY)."""
     metadata = {"group": group, "help": help, "check": check or checks.choice(choices), "choices": choices, **form}
     if isinstance(default, (list, dict)):
         return field(default_factory=partial(copy.deepcopy, default), metadata=metadata)
@@ -166,7 +168,8 @@ class SweepSettings:
                                     "any op without one): a rerun, side by side or alone, gives the same bits on the "
                                     "same GPU; slower", _SWITCH)
     parallel: int | str = _hardware("auto", "runs at once, each in its own process; auto: as many as the GPUs hold "
-                                    "(up to 5 each), one at a time on a CPU", checks.count_or_auto)
+                                    "(up to 5 each), one at a time on a CPU", checks.count_or_auto,
+                                    flag_type=count_or_auto)
     # Runs planned on this run's device at once: set per worker by --parallel.
     concurrent_runs: int = _hardware(1, "", checks.count, set_by="sweep")
     shard: str = _hardware("1/1", "K/N: run only the K-th of N disjoint slices of the grid", _TEXT)
