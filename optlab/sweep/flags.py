@@ -86,8 +86,8 @@ def _form(item: dataclasses.Field) -> dict[str, Any]:
             "store_false" if item.default else "store_true")
         return {"action": action}
     origin = typing.get_origin(parts[0])
-    if item.name in (SEVERAL, "lrs") or (origin is list and len(parts) == 1):
-        form["nargs"] = "+"
+    if "nargs" in meta or (origin is list and len(parts) == 1):
+        form["nargs"] = meta.get("nargs", "+")
     elif origin is dict:
         form["nargs"] = "*"
     return form

@@ -9,7 +9,6 @@ import ast
 import dataclasses
 import types
 import typing
-from collections.abc import Callable
 from typing import Any
 
 from optlab.errors import OptlabError
@@ -98,19 +97,16 @@ def _mapping(value: Any, item_hint: Any, nested: bool, flag: str) -> Any:
     return flat
 
 
-def _lrs(value: Any) -> dict[str, Any]:
+def read_lrs(value: Any) -> dict[str, Any]:
     """--lrs sets two fields: the shared choice and the named optimizers' own (sweep/grid.py)."""
     shared, own = parse_lr_tokens(value)
     return {"lrs": list(DEFAULT_LRS) if shared is None else shared, "optimizer_lrs": own}
 
 
-SPECIAL: dict[str, Callable[[Any], dict[str, Any]]] = {"lrs": _lrs}
-
-
 def read(item: dataclasses.Field, hint: Any, value: Any, where: str) -> dict[str, Any]:
     """The fields (usually just this one) that a flag's text or a file's value sets."""
-    if item.name in SPECIAL:
-        return SPECIAL[item.name](value)
+    if "read" in item.metadata:
+        return item.metadata["read"](value)
     parts = [part for part in union_parts(hint) if part is not type(None)]
     origin = typing.get_origin(parts[0])
     if parts == [bool]:

@@ -18,7 +18,7 @@ from optlab.optimizers.families import FAMILIES
 from optlab.optimizers.registry import OPTIMIZERS
 from optlab.problems import DEFAULT_PROBLEM, PROBLEMS
 from optlab.schedules import SCHEDULES
-from optlab.sweep.reading import count_or_auto
+from optlab.sweep.reading import count_or_auto, read_lrs
 from optlab.sweep.run_claims import DEFAULT_STALE_AFTER
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop")
@@ -47,8 +47,9 @@ def setting(group: str, default: Any, help: str, check: Any = None, *, choices: 
             **form: Any) -> Any:
     """One field: default, help line, check (choices imply one). `form` may set: flag (its own name), aliases
     (more flags), metavar, set_by (no flag or key of its own: "sweep" sets it as it runs, "lrs" is --lrs'
-    NAME=...), problem_default (None is the problem's value), flag_type (argparse's type=), default_text,
-    nested (NAME: {KEY: VALUE} is NAME.KEY)."""
+    NAME=...), problem_default (None is the problem's value), flag_type (argparse's type=), nargs (a flag of
+    several values where the type does not say it), read (a form of its own: text or YAML to {field: value}),
+    default_text, nested (NAME: {KEY: VALUE} is NAME.KEY)."""
     metadata = {"group": group, "help": help, "check": check or checks.choice(choices), "choices": choices, **form}
     if isinstance(default, (list, dict)):
         return field(default_factory=partial(copy.deepcopy, default), metadata=metadata)
@@ -67,7 +68,7 @@ class SweepSettings:
     # where they are left None (an explicit value, e.g. from a flag, overrides the problem's).
     problem: str = _problem(DEFAULT_PROBLEM, "test problem(s): " + "; ".join(
         f"{name}: {spec.summary}" for name, spec in PROBLEMS.items()) + ". Several run one sweep each, in "
-        "<log-dir>/<name>/<problem>, plus a cross-problem summary", _TEXT, metavar="NAME")
+        "<log-dir>/<name>/<problem>, plus a cross-problem summary", _TEXT, metavar="NAME", nargs="+")
     l2: float | None = _problem(None, "L2 term l2/2·Σw² over weights (not biases) added to the loss",
                                 checks.non_negative_number, problem_default=True)
     optimizers: list[str] = _grid(list(DEFAULT_OPTIMIZERS), f"optimizers to compare; choose from: "
@@ -77,7 +78,8 @@ class SweepSettings:
     lrs: list[float] | str = _grid([1e-3], "learning rate(s) for every optimizer; several make a grid, the best "
                                    "chosen on validation. auto: each optimizer's own default range (README); default: "
                                    "each one's default lr; NAME=LR,LR,...: that optimizer's own grid (prodigy's lr is "
-                                   "a multiplier of its estimate)", checks.anything, aliases=("--lr",), metavar="LR")
+                                   "a multiplier of its estimate)", checks.anything, aliases=("--lr",), metavar="LR",
+                                   nargs="+", read=read_lrs)
     # Per-optimizer grids: optimizers named here use their own lrs, not `lrs`.
     optimizer_lrs: dict[str, Any] = _grid({}, "", checks.mapping_of(_TEXT, checks.anything), flag="--lrs",
                                           set_by="lrs")
