@@ -47,6 +47,8 @@ def parse_lr_tokens(tokens: Any) -> tuple[LrChoice | None, dict[str, LrChoice]]:
     """
     if isinstance(tokens, (str, int, float)):
         tokens = [tokens]
+    if not isinstance(tokens, (list, tuple, dict)):
+        raise OptlabError(f"--lrs takes numbers, auto, default or NAME=LR,LR,...; got {tokens!r}")
     if isinstance(tokens, dict):  # a config file's mapping form: {adam: [1e-4, 3e-4], all: auto}
         own = {str(name): lr_choice(value, f"lrs of {name}") for name, value in tokens.items() if name != "all"}
         return (lr_choice(tokens["all"], "lrs of all") if "all" in tokens else None), own

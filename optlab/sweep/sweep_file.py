@@ -1,21 +1,38 @@
-"""`--config sweep.yaml`: every flag of scripts/sweep.py as a key of a YAML file; flags given on the command line win.
+"""`--config sweep.yaml`: every setting of the schema (sweep/schema.py) as a key; flags on the command line win.
 
-Keys are the flag names without the dashes (`max-epochs` or `max_epochs`). Beyond the flags' own text forms,
-`lrs` may map optimizers to their grids (`{adam: [1e-4, 3e-4], all: auto}`) and `optimizer-args` may nest the
-arguments of one optimizer under its name (`{weight_decay: 5e-4, adam: {betas: [0.9, 0.99]}}`).
+Keys are the fields' names or their flags' names, dashes or underscores (`max-epochs`, `max_epochs`, `lr`).
+Beyond the flags' own forms, `lrs` may map optimizers to their grids (`{adam: [1e-4, 3e-4], all: auto}`) and
+`optimizer_args` may nest the arguments of one optimizer under its name (`{weight_decay: 5e-4, adam: {betas:
+[0.9, 0.99]}}`). `--print_config` writes such a file (`dump`); given back with --config it is the same sweep.
 """
 
-import argparse
-import ast
+import typing
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from optlab.checks import is_number, shown
+from optlab import checks
 from optlab.errors import OptlabError
+from optlab.sweep import reading
+from optlab.sweep.schema import ENTRY_FIELDS, SweepSettings, flag_of
 
-ALIASES = {"lr": "lrs", "seed": "seeds", "optimizer_kwargs": "optimizer_args", "problem": "problems"}
+EXTRA_KEYS = ("quick",)  # a key that is no field: --quick's preset
+HINTS = typing.get_type_hints(SweepSettings)
+
+
+def _keys() -> dict[str, str]:
+    """Each key a file may use, to the field it sets: the field's name and its flags' names (not --no-...)."""
+    keys = {name: name for name in EXTRA_KEYS}
+    for item in ENTRY_FIELDS:
+        keys[item.name] = item.name
+        for flag in (flag_of(item.name), *item.metadata.get("aliases", ())):
+            if not flag.startswith("--no-"):
+                keys[flag.removeprefix("--").replace("-", "_")] = item.name
+    return keys
+
+
+KEYS = _keys()
 
 
 class DuplicateKey(yaml.YAMLError):
@@ -42,66 +59,8 @@ class StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _given_on_command_line(build_parser, argv: list[str] | None) -> set[str]:
-    """The destinations the command line set itself (a parser whose defaults are all 'not given')."""
-    parser = build_parser()
-    for action in parser._actions:
-        action.default = argparse.SUPPRESS
-    return set(vars(parser.parse_args(argv)))
-
-
-def _literal(value: Any) -> Any:
-    """YAML reads 5e-4 as text; read such text as Python would, as the KEY=VALUE flags do."""
-    if isinstance(value, str):
-        try:
-            value = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            return value
-    return tuple(_literal(item) for item in value) if isinstance(value, list) else value
-
-
-def _pairs(value: Any, key: str, path: Path) -> list[tuple[str, Any]]:
-    """A mapping of KEY: VALUE (or NAME: {KEY: VALUE}) as the (key, value) pairs the flag gives."""
-    if not isinstance(value, dict):
-        raise OptlabError(f"{path}: {key} must be a mapping of KEY: VALUE")
-    pairs = []
-    for name, item in value.items():
-        if isinstance(item, dict) and key == "optimizer_args":
-            pairs += [(f"{name}.{argument}", _literal(inner)) for argument, inner in item.items()]
-        else:
-            pairs.append((str(name), _literal(item)))
-    return pairs
-
-
-def _lr_tokens(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        tokens = []
-        for name, grid in value.items():
-            items = [str(item) for item in (grid if isinstance(grid, list) else [grid])]
-            tokens += items if name == "all" else [f"{name}={','.join(items)}"]
-        return tokens
-    return [str(item) for item in (value if isinstance(value, list) else [value])]
-
-
-def _convert(action: argparse.Action, key: str, value: Any, path: Path) -> Any:
-    if action.dest == "lrs":
-        return _lr_tokens(value)
-    if action.dest in ("optimizer_args", "families"):
-        return _pairs(value, action.dest, path)
-    if action.nargs in ("+", "*"):
-        items = value if isinstance(value, list) else [value]
-        return [action.type(item) if action.type and isinstance(item, str) else item for item in items]
-    if action.const is True or action.const is False or isinstance(action, argparse.BooleanOptionalAction):
-        if not isinstance(value, bool):
-            raise OptlabError(f"{path}: {key} must be true or false, got {shown(value)}")
-        return value
-    if action.type is None and is_number(value) and action.dest != "devices":
-        return str(value)  # a text flag given a bare number (precision: 32, name: 2024)
-    return action.type(value) if action.type and isinstance(value, str) else value
-
-
-def read_sweep_file(path: Path, parser: argparse.ArgumentParser) -> dict[str, Any]:
-    """The file's settings as the parser's destinations and values, or one line saying what is wrong."""
+def load(path: Path) -> dict[Any, Any]:
+    """The file's mapping, or one line saying why it cannot be read."""
     try:
         loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=StrictLoader)
     except OSError as error:
@@ -116,29 +75,56 @@ def read_sweep_file(path: Path, parser: argparse.ArgumentParser) -> dict[str, An
         raise OptlabError(f"--config {path} is not valid YAML{line}") from None
     if not isinstance(loaded, dict):
         raise OptlabError(f"--config {path} must hold a mapping of settings (max_epochs: 10, ...)")
-    actions = {action.dest: action for action in parser._actions if action.dest not in ("help", "config")}
-    values, spelled = {}, {}
-    for key, value in loaded.items():
-        dest = str(key).replace("-", "_")
-        dest = ALIASES.get(dest, dest)
-        if dest not in actions:
-            raise OptlabError(f"unknown key {key!r} in {path}; valid keys: {', '.join(sorted(actions))}")
-        if dest in spelled:
-            raise OptlabError(f"{path} sets {dest} twice, as {spelled[dest]!r} and {key!r}; keep one")
-        spelled[dest] = key
-        try:
-            values[dest] = _convert(actions[dest], str(key), value, path)
-        except (argparse.ArgumentTypeError, TypeError, ValueError) as error:
-            raise OptlabError(f"{path}: bad value for {key}: {error}") from None
+    return loaded
+
+
+def read_sweep_file(path: Path) -> dict[str, Any]:
+    """The file's settings by field name (and `quick`), read as the flags are; the fields' checks judge them."""
+    fields = {item.name: item for item in ENTRY_FIELDS}
+    values: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
+    for key, value in load(path).items():
+        name = KEYS.get(str(key).replace("-", "_"))
+        if name is None:
+            raise OptlabError(f"unknown key {key!r} in {path}; valid keys: {', '.join(sorted(KEYS))}")
+        if name in spelled:
+            raise OptlabError(f"{path} sets {name} twice, as {spelled[name]!r} and {key!r}; keep one")
+        spelled[name] = key
+        if name in EXTRA_KEYS or HINTS[name] in (bool, bool | None):
+            # A switch in a file is true or false: null would quietly mean the problem's default.
+            values[name] = checks.boolean(value, str(key))
+        else:
+            values.update(reading.read(fields[name], HINTS[name], value, flag_of(name)))
     return values
 
 
-def apply_sweep_file(build_parser, args: argparse.Namespace, argv: list[str] | None) -> argparse.Namespace:
-    """args with the --config file's settings wherever the command line left the default."""
-    if not args.config:
-        return args
-    given = _given_on_command_line(build_parser, argv)
-    for dest, value in read_sweep_file(Path(args.config), build_parser()).items():
-        if dest not in given:
-            setattr(args, dest, value)
+def _plain(value: Any) -> Any:
+    """Tuples (optimizer arguments) as YAML lists."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return {key: _plain(item) for key, item in value.items()} if isinstance(value, dict) else value
+
+
+def dump(values: dict[str, Any]) -> str:
+    """A sweep file holding these settings (every field, as parse_args merged them); a problem default left
+    unset is left out (null cannot say it for a switch), and a comment says which."""
+    settings: dict[str, Any] = {}
+    unset = []
+    for item in ENTRY_FIELDS:
+        value = values["problems"] if item.name == "problem" else values[item.name]
+        if item.name == "problem" and len(value) == 1:
+            value = value[0]
+        if item.name == "lrs" and values["optimizer_lrs"]:
+            value = {"all": value, **values["optimizer_lrs"]}
+        if value is None and item.metadata.get("problem_default"):
+            unset.append(item.name)
+            continue
+        settings[item.name] = _plain(value)
+    comment = f"# left out, so the problem's defaults hold: {', '.join(unset)}\n" if unset else ""
+    return comment + yaml.safe_dump(settings, sort_keys=False, default_flow_style=None, allow_unicode=True,
+                                    width=120)
+
+
+def apply_sweep_file(build_parser, args: Any, argv: list[str] | None) -> Any:
+    """args as they are: the parser's parse_args reads the --config file itself (kept for older callers)."""
     return args
