@@ -9,16 +9,15 @@ while an optimizer it compares sits at the edge of its lr grid is "not tuned" in
 """
 
 from dataclasses import dataclass
-from typing import Any
 
-from optlab.report.families import ADAPTIVE, SGD, family_of
+from optlab.records.run_result import ADAPTIVE, SGD, RunResult
 from optlab.report.family import Family, Verdict, test_acc_key
 from optlab.report.formatting import DASH, lr_text, mib, paired_text, pct_spread, verdict_text
 from optlab.report.grid_edges import grid_edges
-from optlab.report.selection import Cell, Choice, ranked_by_val
+from optlab.report.selection import Cell, Choice, ranked_by_val, selection_score
 from optlab.report.stats import MIN_SEEDS, PROCEDURES, Paired, paired, spread
 from optlab.report.sweep_record import SweepRecord
-from optlab.report.target import steps_per_epoch, times_saved, validation_checks
+from optlab.report.target import steps_per_epoch, times_saved
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_TUNED = "supported", "contradicted", "inconclusive", "not tuned"
 
@@ -121,14 +120,14 @@ def overall(findings: list[Finding], missing: list[str]) -> str:
 
 
 def by_seed(cell: Cell, read) -> dict[int, float | None]:
-    return {run["seed"]: read(run) for run in cell.runs}
+    return {run.seed: read(run) for run in cell.runs}
 
 
-def first_check_val(run: dict[str, Any]) -> float | None:
-    checks = validation_checks(run)
-    if checks and checks[0].get("val_acc") is not None:
-        return checks[0]["val_acc"]
-    return 0.0 if run.get("diverged") else None
+def first_check_val(run: RunResult) -> float | None:
+    checks = run.validations
+    if checks and checks[0].val_acc is not None:
+        return checks[0].val_acc
+    return 0.0 if run.diverged else None
 
 
 class ClaimJudge:
@@ -175,14 +174,13 @@ class ClaimJudge:
         return f"{name} is not in this sweep"
 
     def _family(self, family: str) -> list[str]:
-        return [name for name, choice in self.choices.items()
-                if family_of(name, [run for cell in choice.cells for run in cell.runs]) == family]
+        return [name for name, choice in self.choices.items() if choice.family == family]
 
     def _convergence(self, fast: Cell, slow: Cell) -> Comparison:
         budget = self.record.max_epochs
         label = f"{fast.optimizer} (lr {lr_text(fast.lr)}) vs {slow.optimizer} (lr {lr_text(slow.lr)})"
         runs = [*fast.runs, *slow.runs]
-        if any(run.get("time_to_target") for run in runs):
+        if any(run.reached for run in runs):
             saved = times_saved(slow.runs, fast.runs, budget, self.epoch_steps, self.record.target_acc)
             coarse = f"; coarse: checked every {saved.resolution:g} steps" if saved.resolution else ""
             return Comparison(f"{label}, {saved.reached_text}; steps to target saved", saved, " steps", digits=0,
@@ -257,9 +255,9 @@ class ClaimJudge:
             findings += self._decide("c", [comparison])
         return Claim("c", statement, rule, overall(findings, missing), tuple(findings), tuple(missing))
 
-    def _runs(self, name: str) -> list[dict[str, Any]]:
+    def _runs(self, name: str) -> list[RunResult]:
         """Every run of an optimizer that did not diverge (a cost does not depend on lr)."""
-        return [run for cell in self.choices[name].cells for run in cell.runs if not run.get("diverged")]
+        return [run for cell in self.choices[name].cells for run in cell.runs if not run.diverged]
 
     def _adaptive_against_sgd(self) -> tuple[list[str], list[str]]:
         """The adaptive optimizers a cost claim compares with plain SGD, and what the sweep lacks for it."""
@@ -278,14 +276,14 @@ class ClaimJudge:
         findings: list[Finding] = []
         if not missing:
             base = _mean(self._runs("sgd"), "optimizer_state_bytes")
-            base_peak = _mean(self._runs("sgd"), run_peak_memory)
+            base_peak = _mean(self._runs("sgd"), "run_peak_memory_bytes")
             for name in adaptive:
                 state = _mean(self._runs(name), "optimizer_state_bytes")
                 if state is None or base is None:
                     missing.append(f"no non-diverged run of {name if state is None else 'sgd'}")
                     continue
                 verdict = SUPPORTED if state > base else CONTRADICTED
-                peak = _mean(self._runs(name), run_peak_memory)
+                peak = _mean(self._runs(name), "run_peak_memory_bytes")
                 findings.append(Finding(f"{name} {mib(state)} vs sgd {mib(base)} of optimizer state "
                                         f"(run's peak memory {mib(peak)} vs {mib(base_peak)}): {verdict}", verdict))
         return Claim("d1", statement, rule, overall(findings, missing), tuple(findings), tuple(missing))
@@ -299,15 +297,15 @@ class ClaimJudge:
         adaptive, missing = self._adaptive_against_sgd()
         comparisons: list[Comparison] = []
         if not missing:
-            base = {(run["lr"], run["seed"]): run for run in self._runs("sgd")}
+            base = {(run.lr, run.seed): run for run in self._runs("sgd")}
             for name in adaptive:
-                mine = {(run["lr"], run["seed"]): run for run in self._runs(name)}
+                mine = {(run.lr, run.seed): run for run in self._runs(name)}
                 keys = mine.keys() & base.keys()
-                same = {key for key in keys if timing_conditions(mine[key]) == timing_conditions(base[key])}
+                same = {key for key in keys if mine[key].timing_conditions == base[key].timing_conditions}
                 note = f"; {len(keys) - len(same)} pair(s) left out: different device, concurrency or kernels" \
                     if len(same) < len(keys) else ""
-                pairs = paired({k: base[k].get("images_per_second") for k in same},
-                               {k: mine[k].get("images_per_second") for k in same})
+                pairs = paired({k: base[k].images_per_second for k in same},
+                               {k: mine[k].images_per_second for k in same})
                 comparisons.append(Comparison(f"sgd minus {name}, images/s", pairs, " images/s", digits=0,
                                               note=note, over="(lr, seed) pairs"))
         findings = self._decide("d2", comparisons)
@@ -343,41 +341,26 @@ class ClaimJudge:
         return Claim("e", statement, rule, overall(findings, missing), tuple(findings), tuple(missing))
 
 
-def _val(run: dict[str, Any]) -> float | None:
-    from optlab.report.selection import selection_score
-
+def _val(run: RunResult) -> float | None:
     return selection_score(run)
 
 
-def _test(run: dict[str, Any]) -> float | None:
-    return run.get("test_acc")
+def _test(run: RunResult) -> float | None:
+    return run.test_acc
 
 
-def _gap(run: dict[str, Any]) -> float | None:
-    return run.get("generalization_gap")
+def _gap(run: RunResult) -> float | None:
+    return run.generalization_gap
 
 
 def _seeds(*cells: Cell) -> list[int]:
     """The seeds every cell has a selection score for, in the order paired() pairs them."""
-    common = set.intersection(*({run["seed"] for run in cell.runs if _val(run) is not None} for cell in cells))
+    common = set.intersection(*({run.seed for run in cell.runs if _val(run) is not None} for cell in cells))
     return sorted(common, key=repr)
 
 
-def run_peak_memory(run: dict[str, Any]) -> float | None:
-    """The run's own peak memory; results made before it was recorded have only the process peak."""
-    return run.get("run_peak_memory_bytes", run.get("peak_memory_bytes"))
-
-
-def timing_conditions(run: dict[str, Any]) -> tuple:
-    """What a timing depends on besides the optimizer: device kind and count, precision, concurrent runs, and the
-    kernels' settings (results from before these were recorded ran without either)."""
-    return (run.get("accelerator"), run.get("world_size"), run.get("precision"), run.get("concurrent_runs"),
-            run.get("deterministic", False), run.get("cuda_graphs", False))
-
-
-def _mean(runs: list[dict[str, Any]], key) -> float | None:
-    read = key if callable(key) else (lambda run: run.get(key))
-    return spread(read(run) for run in runs).mean
+def _mean(runs: list[RunResult], field: str) -> float | None:
+    return spread(getattr(run, field) for run in runs).mean
 
 
 def judge_claims(record: SweepRecord, choices: dict[str, Choice], control: str | None = None) -> list[Claim]:

@@ -14,7 +14,8 @@ import yaml
 from optlab.atomic import remove_abandoned_partials, write_text_atomic
 from optlab.records.order import folder_name
 from optlab.records.order import lr_text as run_lr_text
-from optlab.report.claims import CONVERGENCE_RULE, Claim, run_peak_memory
+from optlab.records.run_result import RunResult
+from optlab.report.claims import CONVERGENCE_RULE, Claim
 from optlab.report.formatting import (
     DASH,
     confidence_text,
@@ -29,7 +30,7 @@ from optlab.report.formatting import (
 )
 from optlab.report.health import loss_rise, rule_text
 from optlab.report.plots import FIGURES, write_figures
-from optlab.report.selection import Cell, Choice, choose_lrs, group_cells, stage
+from optlab.report.selection import Cell, Choice, choose_lrs, group_cells
 from optlab.report.stats import FDR, FWER, MIN_SEEDS
 from optlab.report.sweep_record import SweepRecord, load_sweep_record
 from optlab.report.target import finest_lead_text, steps_per_epoch, target_time
@@ -57,8 +58,8 @@ def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list
     return [line(header), "|" + "|".join("---" for _ in header) + "|", *(line(row) for row in rows)]
 
 
-def _peak_kind(runs: list[dict[str, Any]]) -> str:
-    kinds = {run.get("run_peak_memory_kind", run.get("peak_memory_kind")) for run in runs}
+def _peak_kind(runs: list[RunResult]) -> str:
+    kinds = {run.run_peak_memory_kind for run in runs}
     names = {"cuda_max_allocated": "GPU max allocated", "process_rss": "process RSS",
              "rss_over_run_start": "RSS growth over the run's start"}
     return names.get(kinds.pop(), "") if len(kinds) == 1 else "mixed kinds"
@@ -70,8 +71,8 @@ def recorded_val_size(record: SweepRecord) -> int | None:
     for run in record.runs:
         # The run's folder as the runner names it: lr<lr>_seed<seed> for a grid cell, trial<n>_seed<seed> for a
         # search trial.
-        configuration = f"trial{run['trial']}" if run.get("trial") is not None else f"lr{run_lr_text(run['lr'])}"
-        folder = record.sweep_dir / folder_name(run["optimizer"]) / f"{configuration}_seed{run['seed']}"
+        configuration = f"trial{run.trial}" if run.trial is not None else f"lr{run_lr_text(run.lr)}"
+        folder = record.sweep_dir / folder_name(run.optimizer) / f"{configuration}_seed{run.seed}"
         try:
             size = yaml.safe_load((folder / "hparams.yaml").read_text()).get("val_size")
         except (OSError, ValueError, yaml.YAMLError, AttributeError):
@@ -118,8 +119,8 @@ def setup_lines(record: SweepRecord) -> list[str]:
     if p.get("dataset_source") == "synthetic":
         source += f", {p.get('synthetic_size') or 0:,} train images"
     val = validation_text(p, recorded_val_size(record))
-    effective = sorted({str(run.get("effective_batch_size")) for run in runs})
-    devices = sorted({f"{run.get('accelerator')} ×{run.get('world_size')}" for run in runs})
+    effective = sorted({str(run.effective_batch_size) for run in runs})
+    devices = sorted({f"{run.accelerator} ×{run.world_size}" for run in runs})
     kwargs = ", ".join(f"{k}={v}" for k, v in (p.get("optimizer_kwargs") or {}).items()) or "registry defaults"
     l2 = f", L2 term {p['l2']:g} on the weights" if p.get("l2") else ""
     return [
@@ -138,8 +139,8 @@ def tuning_setup(record: SweepRecord) -> list[str]:
     """The grid, or the search: its sampler, budget, tuning and confirmation seeds."""
     config = record.config
     search = config.get("search") or "grid"
-    tuned = sorted({run["seed"] for run in record.runs if stage(run) != "confirm"})
-    confirmed = sorted({run["seed"] for run in record.runs if stage(run) == "confirm"})
+    tuned = sorted({run.seed for run in record.runs if run.stage != "confirm"})
+    confirmed = sorted({run.seed for run in record.runs if run.stage == "confirm"})
     confirming = f"; confirmation seeds {', '.join(map(str, confirmed))}" if confirmed else ""
     if search == "grid":
         return [f"- **Grid**: optimizers {', '.join(record.optimizers)}; lrs {', '.join(map(lr_text, record.lrs))}; "
@@ -179,17 +180,17 @@ def completeness_lines(record: SweepRecord) -> list[str]:
         lines.append(f"- Also included, from earlier invocations with the same protocol: {', '.join(record.extra)}.")
     if record.unreadable:
         lines.append(f"- **Unreadable result files, left out**: {', '.join(record.unreadable)}.")
-    counts = {len(cell.runs) for cells in group_cells([run for run in record.runs if stage(run) != "confirm"]).values()
+    counts = {len(cell.runs) for cells in group_cells([run for run in record.runs if run.stage != "confirm"]).values()
               for cell in cells}
     if len(counts) > 1:
         lines.append("- Not every optimizer × lr has the same number of seeds; the `seeds` columns say how many "
                      "each mean is over.")
-    if len({run.get("world_size") for run in record.runs}) > 1:
+    if len({run.world_size for run in record.runs}) > 1:
         lines.append("- **Mixed world sizes** (runs made on different numbers of devices, so different effective "
                      "batches): this folder predates the check that refuses it; compare within one world size only.")
-    if len({(run.get("accelerator"), run.get("world_size")) for run in record.runs}) > 1:
+    if len({(run.accelerator, run.world_size) for run in record.runs}) > 1:
         lines.append("- Runs were made on different devices: seconds, images/s and memory compare only within one.")
-    concurrency = sorted({str(run.get("concurrent_runs")) for run in record.runs if "concurrent_runs" in run})
+    concurrency = sorted({str(run.concurrent_runs) for run in record.runs if run.recorded("concurrent_runs")})
     if len(concurrency) > 1:
         lines.append(f"- Runs shared their device with different numbers of concurrent runs "
                      f"({', '.join(concurrency)}): timings (seconds, images/s) are compared only between runs made "
@@ -197,7 +198,7 @@ def completeness_lines(record: SweepRecord) -> list[str]:
     if len(record.seeds) < 3 and len(record.optimizers) > 1:
         lines.append(f"- **{len(record.seeds)} seed{'s' if len(record.seeds) > 1 else ''}**: every paired "
                      "comparison needs at least 3 seeds, so no verdict below is more than inconclusive.")
-    resumed = [run["run_id"] for run in record.runs if run.get("resumed")]
+    resumed = [run.run_id for run in record.runs if run.resumed]
     if resumed:
         lines.append(f"- Resumed from a checkpoint (timings add up both parts): {', '.join(resumed)}.")
     if not record.has_validation:
@@ -233,7 +234,7 @@ def summary_row(record: SweepRecord, choice: Choice, epoch_steps: dict[int, int]
         f"{reached.reached}/{reached.runs}" if reached else DASH,
         num_spread(cell.metric("images_per_second")),
         mib(cell.metric("optimizer_state_bytes").mean),
-        mib(cell.metric(run_peak_memory).mean),
+        mib(cell.metric("run_peak_memory_bytes").mean),
         points_spread(cell.metric("generalization_gap")),
         num_spread(cell.metric("loss_spikes"), 1),
         f"{cell.diverged}/{len(cell.runs)}",
@@ -280,11 +281,11 @@ def cell_lines(record: SweepRecord, choices: dict[str, Choice]) -> list[str]:
     return markdown_table(header, rows)
 
 
-def _target_text(run: dict[str, Any]) -> str:
-    reached = run.get("time_to_target")
-    if not reached:
-        return "not reached" if run.get("final_val_acc") is not None else DASH
-    return f"epoch {reached['epoch']}, step {reached['step']}, {reached['seconds']:.1f} s"
+def _target_text(run: RunResult) -> str:
+    reached = run.time_to_target
+    if reached is None:
+        return "not reached" if run.final_val_acc is not None else DASH
+    return f"epoch {reached.epoch}, step {reached.step}, {reached.seconds:.1f} s"
 
 
 def run_lines(record: SweepRecord) -> list[str]:
@@ -293,19 +294,18 @@ def run_lines(record: SweepRecord) -> list[str]:
               "gen. gap", "resumed")
     rows = []
     for run in record.runs:
-        status = f"diverged at step {run.get('diverged_step')}" if run.get("diverged") else run.get("status", "")
+        status = f"diverged at step {run.diverged_step}" if run.diverged else run.status
         status += ", loss rose" if loss_rise(run) else ""
-        best = (f"{pct(run.get('best_val_acc'))} ({run.get('best_val_epoch')})"
-                if run.get("best_val_acc") is not None else DASH)
-        loss = run.get("final_train_loss")
+        best = f"{pct(run.best_val_acc)} ({run.best_val_epoch})" if run.best_val_acc is not None else DASH
+        loss = run.final_train_loss
         loss_text = DASH if loss is None else f"{loss:.3f}" if math.isfinite(loss) else "non-finite"
         rows.append((
-            run["run_id"], status, str(run.get("epochs_run")), str(run.get("steps")), pct(run.get("final_val_acc")),
-            best, pct(run.get("test_acc")), loss_text, _target_text(run),
-            DASH if run.get("images_per_second") is None else f"{run['images_per_second']:.0f}",
-            mib(run.get("optimizer_state_bytes")), mib(run_peak_memory(run)), str(run.get("loss_spikes")),
-            DASH if run.get("generalization_gap") is None else f"{100 * run['generalization_gap']:+.1f} pts",
-            "yes" if run.get("resumed") else "no",
+            run.run_id, status, str(run.epochs_run), str(run.steps), pct(run.final_val_acc),
+            best, pct(run.test_acc), loss_text, _target_text(run),
+            DASH if run.images_per_second is None else f"{run.images_per_second:.0f}",
+            mib(run.optimizer_state_bytes), mib(run.run_peak_memory_bytes), str(run.loss_spikes),
+            DASH if run.generalization_gap is None else f"{100 * run.generalization_gap:+.1f} pts",
+            "yes" if run.resumed else "no",
         ))
     return markdown_table(header, rows)
 
@@ -399,7 +399,7 @@ def method_lines(record: SweepRecord, verdicts: ReportVerdicts | None = None) ->
                      "and no differences, the chance that the report makes any false verdict is at most 5%), with "
                      "intervals at 1 − 5%/(m − R) (R clear of m: Bonferroni's simultaneous 95% intervals when "
                      "nothing is clear)")
-    intervals = sorted({float(run.get("val_every") or 1.0) for run in record.runs})
+    intervals = sorted({float(run.val_every or 1.0) for run in record.runs})
     every = " or ".join(f"{value:g}" for value in intervals)
     return [
         "- **lr selection**: for each optimizer, the lr whose runs have the highest mean *final* val accuracy over "

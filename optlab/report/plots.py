@@ -17,7 +17,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
 
 from optlab.atomic import write_atomic
-from optlab.report.families import family_of
+from optlab.records.run_result import FAMILY_BY_NAME
 from optlab.report.formatting import lr_text
 from optlab.report.pairwise import PairRow
 from optlab.report.selection import Cell, Choice
@@ -91,8 +91,7 @@ def optimizer_styles(families: dict[str, str | None]) -> dict[str, Style]:
 
 def choice_styles(choices: dict[str, Choice]) -> dict[str, Style]:
     """optimizer_styles for a report's optimizers, by the family their runs recorded."""
-    return optimizer_styles({name: family_of(name, [run for cell in choice.cells for run in cell.runs])
-                             for name, choice in choices.items()})
+    return optimizer_styles({name: choice.family for name, choice in choices.items()})
 
 
 def _plotted_cells(choices: dict[str, Choice]) -> dict[str, list[Cell]]:
@@ -146,7 +145,7 @@ def _title(what: str, choices: dict[str, Choice], band: str) -> str:
 
 def optimizer_colors(names: list[str], families: dict[str, str | None] | None = None) -> dict[str, tuple]:
     """The colours of optimizer_styles (families by name where none are given)."""
-    families = families or {name: family_of(name) for name in names}
+    families = families or {name: FAMILY_BY_NAME.get(name) for name in names}
     return {name: style.color for name, style in optimizer_styles(families).items()}
 
 
@@ -163,17 +162,17 @@ def epoch_matrix(cell: Cell, key: str, epochs: int) -> np.ndarray:
     """One row per seed, one column per epoch; NaN where the run recorded nothing."""
     matrix = np.full((len(cell.runs), epochs), np.nan)
     for row, run in enumerate(cell.runs):
-        for record in run.get("epochs", []):
-            value = record.get(key)
-            if value is not None and 1 <= record["epoch"] <= epochs:
-                matrix[row, record["epoch"] - 1] = value
+        for record in run.epochs:
+            value = getattr(record, key)
+            if value is not None and 1 <= record.epoch <= epochs:
+                matrix[row, record.epoch - 1] = value
     matrix[~np.isfinite(matrix)] = np.nan
     return matrix
 
 
 def loss_matrix(cell: Cell) -> tuple[np.ndarray, np.ndarray]:
     """Each seed's downsampled loss curve on the longest seed's steps (interpolated, NaN past its end)."""
-    curves = [np.asarray(run.get("train_loss_curve") or [], dtype=float).reshape(-1, 2) for run in cell.runs]
+    curves = [np.asarray(run.train_loss_curve, dtype=float).reshape(-1, 2) for run in cell.runs]
     curves = [curve[np.isfinite(curve[:, 1])] for curve in curves]
     longest = max(curves, key=lambda curve: curve[-1, 0] if len(curve) else -1)
     steps = longest[:, 0]
@@ -231,7 +230,7 @@ def first_step_losses(plotted: list[Curve]) -> list[float]:
     starts = []
     for curve in plotted:
         for run in curve.cell.runs:
-            points = [loss for _, loss in run.get("train_loss_curve") or [] if loss is not None]
+            points = [loss for _, loss in run.train_loss_curve if loss is not None]
             if points and np.isfinite(points[0]):
                 starts.append(float(points[0]))
     return starts
@@ -268,7 +267,7 @@ def _mark_off_axis(ax: Axes, x: np.ndarray, mean: np.ndarray, curve: Curve) -> b
     """A ▲ on the top edge where a curve first leaves the axis upwards; whether there was one. None for a curve
     whose every run diverged: the × of its divergence says where it went."""
     above = np.flatnonzero(np.isfinite(mean) & (mean > ax.get_ylim()[1]))
-    if not len(above) or all(run.get("diverged") for run in curve.cell.runs):
+    if not len(above) or all(run.diverged for run in curve.cell.runs):
         return False
     ax.plot([x[above[0]]], [ax.get_ylim()[1]], marker="^", markersize=8, color=curve.color, clip_on=False,
             linestyle="none", markeredgecolor="black", markeredgewidth=0.5)
@@ -310,8 +309,8 @@ def _mark_divergence(ax: Axes, choices: dict[str, Choice], styles: dict[str, Sty
     marked = False
     for curve in plotted_curves(choices, styles):
         for run in curve.cell.runs:
-            if run.get("diverged") and run.get("diverged_step") is not None:
-                ax.plot([run["diverged_step"]], [top], marker="x", markersize=9, color=curve.color, clip_on=False,
+            if run.diverged and run.diverged_step is not None:
+                ax.plot([run.diverged_step], [top], marker="x", markersize=9, color=curve.color, clip_on=False,
                         linestyle="none", label=None if marked else "diverged at this step")
                 marked = True
 
@@ -394,12 +393,11 @@ def divergence_epochs(plotted: list[Curve], epoch_steps: dict[int, int]) -> list
     marks = []
     for curve in plotted:
         for run in curve.cell.runs:
-            if not run.get("diverged") or run.get("diverged_step") is None:
+            if not run.diverged or run.diverged_step is None:
                 continue
-            steps = epoch_steps.get(run.get("effective_batch_size", run.get("batch_size")))
-            steps = steps or (run["epochs"][0].get("step") if run.get("epochs") else None)
+            steps = epoch_steps.get(run.effective_batch_size) or run.first_epoch_steps
             if steps:
-                marks.append((run["diverged_step"] / steps, curve))
+                marks.append((run.diverged_step / steps, curve))
     return marks
 
 

@@ -88,9 +88,9 @@ def comparison_rows(side: Side, reference: dict[str, Any]) -> list[dict[str, Any
         row = {"epoch": epoch, "metric": "val acc", "ours": _stats(ours), "theirs": _stats(theirs),
                "theirs_range": (min(theirs), max(theirs))}
         rows.append(row)
-        finished = [run for run in side.cell.runs if run.get("epochs_run") == epoch and run.get("test_acc") is not None]
+        finished = [run for run in side.cell.runs if run.epochs_run == epoch]
         if finished:
-            rows.append({**row, "metric": "test acc", "ours": _stats([run["test_acc"] for run in finished])})
+            rows.append({**row, "metric": "test acc", "ours": _stats([run.test_acc for run in finished])})
     for row in rows:
         spreads = [s for s in (row["ours"][1], row["theirs"][1]) if s is not None]
         row["gap"] = row["ours"][0] - row["theirs"][0]
