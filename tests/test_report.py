@@ -436,6 +436,14 @@ def test_bad_folder_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, make
     assert sorted(tmp_path.rglob("*")) == before
 
 
+def test_a_result_whose_fields_are_not_a_results_is_left_out_as_unreadable(tmp_path):
+    runs = [fake_run("sgd", 1e-2, seed, val=0.6, test=0.6) for seed in (0, 1)]
+    runs[1]["test_acc"] = "0.6"  # whole by the sweep's rule (every required key), but not a number
+    record = load_sweep_record(write_sweep(tmp_path / "typed", runs))
+    assert [run.run_id for run in record.runs] == ["sgd_lr0.01_seed0"]
+    assert record.unreadable == ["sgd_lr0.01_seed1.json"] and record.missing == ["sgd_lr0.01_seed1"]
+
+
 def test_report_script_on_a_bad_folder_has_no_traceback(tmp_path):
     done = subprocess.run([sys.executable, str(REPORT_SCRIPT), str(tmp_path)], capture_output=True, text=True,
                           timeout=120, cwd=ROOT)
