@@ -137,7 +137,6 @@ def by_seed(cell: Cell, read) -> dict[int, float | None]:
     return {run.seed: read(run) for run in cell.runs}
 
 
-
 def judge_claims(record: "SweepRecord", choices: dict[str, Choice], control: str | None = None) -> list[Claim]:
     """The claims as the whole report judges them (one family with the pairwise table and Findings)."""
     from optlab.report.verdicts import report_verdicts

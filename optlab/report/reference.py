@@ -21,7 +21,8 @@ from matplotlib.figure import Figure
 from optlab.atomic import write_text_atomic
 from optlab.errors import OptlabError
 from optlab.report.formatting import count_text, lr_text
-from optlab.report.plots import epoch_matrix, optimizer_colors, save_figure
+from optlab.report.plot_parts import epoch_matrix, save_figure
+from optlab.report.plot_styles import optimizer_colors
 from optlab.report.selection import Cell, choose_lrs
 from optlab.report.sweep_record import SweepRecord, load_sweep_record
 

@@ -1,7 +1,6 @@
 """The report's closing section: how every number above is computed."""
 
 
-
 from optlab.report.claims import CONVERGENCE_RULE
 from optlab.report.formatting import (
     count_text,

@@ -30,7 +30,6 @@ def _peak_kind(runs: list[RunResult]) -> str:
     return names.get(kinds.pop(), "") if len(kinds) == 1 else "mixed kinds"
 
 
-
 def summary_row(record: SweepRecord, choice: Choice, epoch_steps: dict[int, int]) -> tuple[str, ...]:
     cell = choice.chosen
     if cell is None:

@@ -1,7 +1,6 @@
 """The report's verdict sections: the pairwise comparison and the claims, under the report's one correction."""
 
 
-
 from optlab.report.claims import Claim
 from optlab.report.formatting import (
     DASH,

@@ -18,7 +18,8 @@ from matplotlib.figure import Figure
 
 from optlab.records.run_result import RunResult
 from optlab.report.formatting import DASH
-from optlab.report.plots import _legend, choice_styles, save_figure
+from optlab.report.plot_parts import legend, save_figure
+from optlab.report.plot_styles import choice_styles
 from optlab.report.selection import Choice
 from optlab.search.budget import BudgetCurve, budget_curve
 
@@ -144,7 +145,7 @@ def budget_figure(choices: Mapping[str, Choice]) -> Figure | None:
     ax.grid(alpha=0.3)
     band = "band: its spread over b-trial subsets" if banded else "spreads in the report's table"
     ax.set_title(f"The answer at every budget: expected best of b trials ({band})", fontsize=9)
-    _legend(figure, ax.get_lines())
+    legend(figure, ax.get_lines())
     return figure
 
 
