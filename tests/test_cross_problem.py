@@ -11,7 +11,7 @@ from optlab.report.cross_problem import (
     rank_statistics,
     summarize_problems,
 )
-from tests.helpers import sweep_args
+from tests.helpers import run_result, sweep_args
 
 
 def test_average_ranks_share_ties():
@@ -19,8 +19,8 @@ def test_average_ranks_share_ties():
 
 
 def _run(optimizer, lr, seed, val, test):
-    return {"run_id": f"{optimizer}_lr{lr:g}_seed{seed}", "optimizer": optimizer, "lr": lr, "seed": seed,
-            "final_val_acc": val, "test_acc": test}
+    return run_result({"run_id": f"{optimizer}_lr{lr:g}_seed{seed}", "optimizer": optimizer, "lr": lr, "seed": seed,
+                       "final_val_acc": val, "test_acc": test})
 
 
 def test_standings_use_the_validation_choice_and_mark_gaps_the_paired_seeds_cannot_tell():

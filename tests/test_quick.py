@@ -7,7 +7,7 @@ from optlab.run.loss_monitor import LossMonitor
 from optlab.run.trainer import build_trainer
 from optlab.sweep.config import RunSpec
 from optlab.sweep.run_settings import settings_for
-from tests.helpers import TINY
+from tests.helpers import TINY, whole_result
 
 QUICK_TINY = [flag for flag in TINY if flag not in ("--max-epochs", "2")]  # --quick sets the epochs
 
@@ -53,8 +53,9 @@ def test_a_misspelled_optimizer_gets_a_suggestion_and_help_states_true_defaults(
 def test_the_final_table_ranks_runs_by_final_val_accuracy():
     from optlab.report.table import results_table
 
-    runs = [{"optimizer": name, "lr": 1e-3, "seed": 0, "final_val_acc": val, "test_acc": 0.5, "best_val_acc": val,
-             "epochs_run": 1, "train_seconds": 1.0, "diverged": False} for name, val in
+    runs = [whole_result({"run_id": f"{name}_lr0.001_seed0", "optimizer": name, "lr": 1e-3, "seed": 0,
+                          "final_val_acc": val, "test_acc": 0.5, "best_val_acc": val, "epochs_run": 1,
+                          "train_seconds": 1.0, "diverged": False}) for name, val in
             (("adam", 0.4), ("sgd", 0.9), ("lion", 0.6))]
     rows = results_table(runs).splitlines()[2:]
     assert [row.split()[0] for row in rows] == ["sgd", "lion", "adam"]

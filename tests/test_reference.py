@@ -13,6 +13,7 @@ from optlab.report.reference import (
     write_reference_comparison,
 )
 from optlab.report.sweep_record import load_sweep_record
+from tests.helpers import whole_result
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -41,8 +42,9 @@ def test_problems_without_a_reference_fail_in_one_line():
 
 def _run(seed, val_by_epoch, test):
     epochs = [{"epoch": e, "step": 10 * e, "val_acc": v} for e, v in enumerate(val_by_epoch, 1)]
-    return {"run_id": f"adam_lr0.000398107_seed{seed}", "optimizer": "adam", "lr": 0.00039810717055, "seed": seed,
-            "final_val_acc": val_by_epoch[-1], "test_acc": test, "epochs_run": len(epochs), "epochs": epochs}
+    return whole_result({"run_id": f"adam_lr0.000398107_seed{seed}", "optimizer": "adam", "lr": 0.00039810717055,
+                         "seed": seed, "final_val_acc": val_by_epoch[-1], "test_acc": test, "epochs_run": len(epochs),
+                         "epochs": epochs})
 
 
 def _write_sweep(folder, runs, problem="deepobs_3c3d"):

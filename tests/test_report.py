@@ -24,7 +24,7 @@ from optlab.report.plots import FIGURES
 from optlab.report.selection import choose_lrs
 from optlab.report.sweep_record import load_sweep_record
 from optlab.report.verdicts import report_verdicts
-from tests.helpers import ROOT, sweep_args
+from tests.helpers import ROOT, run_result, run_results, sweep_args, whole_result
 
 REPORT_SCRIPT = ROOT / "scripts" / "report.py"
 SMALL = ("--synthetic-size", "200")
@@ -201,7 +201,7 @@ def fake_run(optimizer: str, lr: float, seed: int, val: float, test: float, *, r
             record.update(val_loss=1.0, val_acc=val * record["epoch"] / epochs)
     reached = {"epoch": reach_step // steps_per_epoch, "step": reach_step, "seconds": reach_step / 10} \
         if reach_step else None
-    return {
+    return whole_result({
         "run_id": f"{optimizer}_lr{lr:g}_seed{seed}", "optimizer": optimizer, "lr": lr, "seed": seed,
         "status": "finished", "diverged": False, "diverged_step": None, "batch_size": 32, "world_size": 1,
         "effective_batch_size": 32, "precision": "32-true", "accelerator": "cpu", "resumed": False,
@@ -213,7 +213,7 @@ def fake_run(optimizer: str, lr: float, seed: int, val: float, test: float, *, r
         "time_to_target": reached, "loss_std_last_epoch": 0.1, "loss_spikes": 0,
         "train_loss_curve": [[s, 2.0 / (1 + s / 10)] for s in range(1, epochs * steps_per_epoch + 1)],
         "images_per_second": images_per_second, "seconds_per_epoch": 1.0, "generalization_gap": val - test,
-    }
+    })
 
 
 def write_sweep(folder: Path, runs: list[dict]) -> Path:
@@ -237,7 +237,7 @@ def claims_of(folder: Path) -> dict:
 def test_lr_is_chosen_on_validation_even_when_test_disagrees(tmp_path):
     runs = [fake_run("adam", 1e-3, s, val=0.80, test=0.50) for s in (0, 1)]
     runs += [fake_run("adam", 1e-2, s, val=0.60, test=0.90) for s in (0, 1)]
-    assert choose_lrs(runs)["adam"].chosen.lr == 1e-3
+    assert choose_lrs(run_results(runs))["adam"].chosen.lr == 1e-3
     report = write_report(write_sweep(tmp_path / "disagree", runs)).read_text()
     row = table(report, "Summary")[0]
     assert row["chosen lr"] == "0.001" and row["test acc"].startswith("50.0")  # on seed 1, chosen on seed 0
@@ -245,11 +245,11 @@ def test_lr_is_chosen_on_validation_even_when_test_disagrees(tmp_path):
 
 def test_test_metrics_never_change_the_chosen_lrs(grid):
     runs = recorded_runs(grid)
-    chosen = {name: choice.chosen.lr for name, choice in choose_lrs(runs).items()}
+    chosen = {name: choice.chosen.lr for name, choice in choose_lrs(run_results(runs)).items()}
     inverted = [{**run, "test_acc": 1 - run["final_val_acc"], "test_loss": -run["test_loss"]} for run in runs]
     without = [{key: value for key, value in run.items() if not key.startswith("test_")} for run in runs]
     for changed in (inverted, without):
-        assert {name: choice.chosen.lr for name, choice in choose_lrs(changed).items()} == chosen
+        assert {name: choice.chosen.lr for name, choice in choose_lrs(run_results(changed)).items()} == chosen
 
 
 def test_without_validation_no_lr_is_chosen_and_every_lr_is_reported(tmp_path):
@@ -434,6 +434,14 @@ def test_bad_folder_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, make
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err and "\n" not in err
     assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_a_result_whose_fields_are_not_a_results_is_left_out_as_unreadable(tmp_path):
+    runs = [fake_run("sgd", 1e-2, seed, val=0.6, test=0.6) for seed in (0, 1)]
+    runs[1]["test_acc"] = "0.6"  # whole by the sweep's rule (every required key), but not a number
+    record = load_sweep_record(write_sweep(tmp_path / "typed", runs))
+    assert [run.run_id for run in record.runs] == ["sgd_lr0.01_seed0"]
+    assert record.unreadable == ["sgd_lr0.01_seed1.json"] and record.missing == ["sgd_lr0.01_seed1"]
 
 
 def test_report_script_on_a_bad_folder_has_no_traceback(tmp_path):
@@ -648,7 +656,8 @@ def test_a_short_run_whose_loss_climbs_is_flagged_though_it_never_diverged(tmp_p
     blown = fake_run("rmsprop", 1e-2, 0, val=0.1, test=0.1)  # 20 steps, 2.3 -> 873: no spike rule, no limit
     blown["train_loss_curve"] = [[s, 2.3 * 1.35 ** s] for s in range(1, 21)]
     start = 2.3 * (1.35 + 1.35**2 + 1.35**3) / 3  # the mean of the first three recorded points
-    assert loss_rise(calm) is None and loss_rise(blown) == pytest.approx((start, 2.3 * 1.35**20))
+    assert loss_rise(run_result(calm)) is None
+    assert loss_rise(run_result(blown)) == pytest.approx((start, 2.3 * 1.35**20))
     report = write_report(write_sweep(tmp_path / "short", [calm, blown])).read_text()
     assert "No run diverged" not in report
     assert "Loss ended far above its start" in report and "rmsprop_lr0.01_seed0 (loss" in report

@@ -13,10 +13,12 @@ import random
 
 import pytest
 
+from optlab.records import RunResult
 from optlab.report.family import Family
 from optlab.report.pairwise import add_pairs, pairwise
 from optlab.report.selection import choose, choose_lrs, group_cells
 from optlab.report.stats import LEVEL
+from tests.helpers import run_result
 
 SWEEPS = 2000
 NOISE, CORRELATION = 0.01, 0.8
@@ -25,18 +27,18 @@ ERROR = 3 * math.sqrt(ONE_SIDE * (1 - ONE_SIDE) / SWEEPS)  # three standard erro
 
 
 def run(rng: random.Random, optimizer: str, configuration: int, seed: int, seed_effect: float, quality: float,
-        stage: str, searched: bool) -> dict:
+        stage: str, searched: bool) -> RunResult:
     shared = rng.gauss(0, 1)
     val = quality + seed_effect + NOISE * shared
     test = quality + seed_effect + NOISE * (CORRELATION * shared + math.sqrt(1 - CORRELATION ** 2) * rng.gauss(0, 1))
     lr = 10.0 ** -(1 + configuration)
     trial = configuration if searched else None
-    return {"run_id": f"{optimizer}_{configuration}_{seed}", "optimizer": optimizer, "lr": lr, "seed": seed,
-            "trial": trial, "stage": stage, "final_val_acc": val, "test_acc": test}
+    return run_result({"run_id": f"{optimizer}_{configuration}_{seed}", "optimizer": optimizer, "lr": lr,
+                       "seed": seed, "trial": trial, "stage": stage, "final_val_acc": val, "test_acc": test})
 
 
 def sweep(rng: random.Random, configurations: int, seeds: list[int], lead: float = 0.0, confirm: list[int] = (),
-          searched: bool = False) -> list[dict]:
+          searched: bool = False) -> list[RunResult]:
     """Tuning runs of both optimizers, then (with `confirm`) each one's chosen configuration on fresh seeds."""
     effects = {seed: rng.gauss(0, NOISE) for seed in [*seeds, *confirm]}
     quality = {"one": 0.70 + lead, "many": 0.70}
@@ -67,7 +69,7 @@ def rate(configurations: int, make, judge=choose_lrs) -> float:
     return sum(many_ahead(judge(make(rng, configurations))) for _ in range(SWEEPS)) / SWEEPS
 
 
-def judged_where_chosen(runs: list[dict]) -> dict:
+def judged_where_chosen(runs: list[RunResult]) -> dict:
     """The old protocol: each optimizer's best configuration, compared on the very seeds that chose it."""
     return {name: choose(name, cells) for name, cells in group_cells(runs).items()}
 

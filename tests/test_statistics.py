@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from optlab.records import RunResult
 from optlab.report.claims import CONTRADICTED, SUPPORTED, judge_claims
 from optlab.report.selection import choose_lrs
 from optlab.report.stats import LEVEL, holm, paired, t_quantile, t_two_sided_p
 from optlab.report.sweep_record import SweepRecord
-from tests.helpers import ROOT
+from tests.helpers import ROOT, run_result
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop")
 ADAPTIVE = ("adam", "rmsprop")
@@ -46,9 +47,9 @@ def test_paired_difference_interval_effect_size_and_wins():
 
 
 def fake_run(optimizer: str, lr: float, seed: int, *, val: float, test: float, target_step: float,
-             images_per_second: float) -> dict:
+             images_per_second: float) -> RunResult:
     step = max(1, round(target_step))  # known to the validation interval, one step here
-    return {
+    return run_result({
         "run_id": f"{optimizer}_lr{lr:g}_seed{seed}", "optimizer": optimizer, "lr": lr, "seed": seed,
         "diverged": False, "batch_size": 32, "effective_batch_size": 32, "world_size": 1, "accelerator": "cpu",
         "precision": "32-true", "val_every": VAL_EVERY, "steps": 3 * STEPS_PER_EPOCH, "train_seconds": 30.0,
@@ -56,7 +57,7 @@ def fake_run(optimizer: str, lr: float, seed: int, *, val: float, test: float, t
         "final_val_acc": val, "test_acc": test, "generalization_gap": 0.0,
         "time_to_target": {"epoch": step / STEPS_PER_EPOCH, "step": step, "seconds": step / 10},
         "images_per_second": images_per_second, "optimizer_state_bytes": 0 if optimizer == "sgd" else 100,
-    }
+    })
 
 
 def simulate(rng: random.Random, seeds: int, effect: float) -> dict[str, str]:

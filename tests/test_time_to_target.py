@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 
+from optlab.records import RunResult
 from optlab.records.derived import crossing, first_reached, summarize
 from optlab.report.claims import CONTRADICTED, SUPPORTED, judge_claims
 from optlab.report.formatting import paired_text
@@ -24,6 +25,7 @@ from optlab.report.target import (
     times_saved,
 )
 from optlab.sweep.config import VAL_EVERY_FOR_TARGET
+from tests.helpers import run_result
 
 STEPS_PER_EPOCH, EPOCHS, TARGET = 100, 10, 0.6
 VAL_NOISE, SEED_JITTER = 0.007, 0.1  # points of val accuracy at a check; epochs of a run's crossing
@@ -59,7 +61,7 @@ def test_summarize_records_the_interpolated_crossing_beside_the_first_check():
 
 
 def curve_runs(rng: np.random.Generator, optimizer: str, crossings: np.ndarray, val_every: float,
-               ceiling: float = CEILING) -> list[dict]:
+               ceiling: float = CEILING) -> list[RunResult]:
     """One run per seed whose curve crosses the target at `crossings[seed]` epochs (never if ceiling < target)."""
     times = np.arange(1, round(EPOCHS / val_every) + 1) * val_every
     runs = []
@@ -67,44 +69,44 @@ def curve_runs(rng: np.random.Generator, optimizer: str, crossings: np.ndarray, 
         tau = at / math.log(ceiling / (ceiling - TARGET)) if ceiling > TARGET else at
         acc = ceiling * (1 - np.exp(-times / tau)) + rng.normal(0, VAL_NOISE, times.size)
         checks = [_check(float(t), float(a)) for t, a in zip(times, acc)]
-        epochs = [check for check in checks if float(check["epoch"]).is_integer()]
-        runs.append({
+        epochs = [{**check, "epoch": int(check["epoch"])} for check in checks if float(check["epoch"]).is_integer()]
+        runs.append(run_result({
             "run_id": f"{optimizer}_lr0.01_seed{seed}", "optimizer": optimizer, "lr": 0.01, "seed": seed,
             "diverged": False, "batch_size": 32, "effective_batch_size": 32, "world_size": 1,
             "val_every": val_every, "steps": EPOCHS * STEPS_PER_EPOCH, "train_seconds": 10.0 * EPOCHS,
             "epochs": epochs, "val_checks": checks, "final_val_acc": float(acc[-1]), "test_acc": 0.7,
             "time_to_target": first_reached(checks, TARGET),
             "time_to_target_interpolated": crossing(checks, TARGET),
-        })
+        }))
     return runs
 
 
-def record_of(runs: list[dict]) -> SweepRecord:
+def record_of(runs: list[RunResult]) -> SweepRecord:
     return SweepRecord(sweep_dir=None, protocol={"max_epochs": EPOCHS, "target_acc": TARGET},
                        config={"optimizers": list(OPTIMIZERS)}, runs=runs)
 
 
-def tuned(runs: list[dict]) -> list[dict]:
+def tuned(runs: list[RunResult]) -> list[RunResult]:
     """The runs as confirmation runs of a tuned lr: each optimizer also gets a 3-lr tuning grid on a seed of its
     own in which the runs' lr wins validation, so the verdict is a tuned one judged on these seeds."""
     tuning = []
-    for optimizer in dict.fromkeys(run["optimizer"] for run in runs):
-        template = next(run for run in runs if run["optimizer"] == optimizer)
+    for optimizer in dict.fromkeys(run.optimizer for run in runs):
+        template = next(run.to_json() for run in runs if run.optimizer == optimizer)
         for factor, val in ((0.1, 0.1), (1.0, 0.9), (10.0, 0.1)):
             lr = template["lr"] * factor
-            tuning.append({**template, "run_id": f"{optimizer}_lr{lr:g}_seed99", "lr": lr, "seed": 99,
-                           "stage": "grid", "final_val_acc": val})
-    return [*tuning, *({**run, "stage": "confirm"} for run in runs)]
+            tuning.append(run_result({**template, "run_id": f"{optimizer}_lr{lr:g}_seed99", "lr": lr, "seed": 99,
+                                      "stage": "grid", "final_val_acc": val}))
+    return [*tuning, *(run_result({**run.to_json(), "stage": "confirm"}) for run in runs)]
 
 
-def claim_a(runs: list[dict]) -> str:
+def claim_a(runs: list[RunResult]) -> str:
     """Claim (a), Adam and RMSprop converge faster than SGD, judged by the report's code on tuned lrs."""
     runs = tuned(runs)
     claims = judge_claims(record_of(runs), choose_lrs(runs, list(OPTIMIZERS)))
     return next(claim for claim in claims if claim.key == "a").verdict
 
 
-def lead_sweep(rng: np.random.Generator, seeds: int, val_every: float, lead: float) -> list[dict]:
+def lead_sweep(rng: np.random.Generator, seeds: int, val_every: float, lead: float) -> list[RunResult]:
     """sgd crosses at epoch 4; adam and rmsprop `lead` epochs earlier, in every seed up to the jitter."""
     runs = []
     for optimizer in OPTIMIZERS:

@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pytest
 
+from optlab.records import RunResult
 from optlab.report.claims import CONTRADICTED, NOT_TUNED, SUPPORTED
 from optlab.report.document import method_lines, pairwise_lines
 from optlab.report.power import detectable_difference, planned_comparisons, power_at, seed_warning, seeds_needed
@@ -18,6 +19,7 @@ from optlab.report.selection import choose_lrs
 from optlab.report.stats import FDR, FWER, LEVEL, benjamini_hochberg, correct, holm
 from optlab.report.sweep_record import SweepRecord
 from optlab.report.verdicts import report_verdicts
+from tests.helpers import run_result
 
 NAMES = ("sgd", "momentum", "nesterov", "adam", "rmsprop", "adamw", "nadam", "radam", "adamax", "adagrad",
          "adadelta", "lion", "lamb", "muon", "soap", "prodigy", "adafactor", "schedulefree_adamw", "schedulefree_sgd")
@@ -32,7 +34,7 @@ def three_se(rate: float, sweeps: int) -> float:
 
 
 def sweep_runs(rng: np.random.Generator, optimizers: int, seeds: int, test_lead: dict[str, float] | None = None,
-               lrs: tuple[float, ...] = LRS) -> list[dict]:
+               lrs: tuple[float, ...] = LRS) -> list[RunResult]:
     """One sweep with confirmation runs: every optimizer × lr at tuning seeds 0..seeds-1, and the lr validation
     chooses (the middle one) again at `seeds` fresh seeds, on which every verdict rests. Each run has its own
     noise; `test_lead` adds to an optimizer's test acc at its best lr."""
@@ -46,7 +48,7 @@ def sweep_runs(rng: np.random.Generator, optimizers: int, seeds: int, test_lead:
     for index, (name, lr, seed, stage) in enumerate(cells):
         best = lr == best_lr
         reach = max(1, round(step[index]))
-        runs.append({
+        runs.append(run_result({
             "run_id": f"{name}_lr{lr:g}_seed{seed}", "optimizer": name, "lr": lr, "seed": seed, "stage": stage,
             "diverged": False, "batch_size": 32, "effective_batch_size": 32, "world_size": 1,
             "accelerator": "cpu", "precision": "32-true", "val_every": 0.01, "steps": 3 * STEPS_PER_EPOCH,
@@ -56,11 +58,11 @@ def sweep_runs(rng: np.random.Generator, optimizers: int, seeds: int, test_lead:
             "generalization_gap": 0.0,
             "time_to_target": {"epoch": reach / STEPS_PER_EPOCH, "step": reach, "seconds": reach / 10},
             "images_per_second": speed[index], "optimizer_state_bytes": 0 if name == "sgd" else 100,
-        })
+        }))
     return runs
 
 
-def verdicts_of(runs: list[dict], control: str = FWER):
+def verdicts_of(runs: list[RunResult], control: str = FWER):
     record = record_of(runs)
     return report_verdicts(record, choose_lrs(runs, record.optimizers), control)
 
@@ -219,12 +221,12 @@ def test_the_warning_before_training_names_the_seed_count_that_would_find_a_plau
     assert seed_warning(10, 2, tests) is None  # below 3 seeds the existing warning speaks
 
 
-def edge_sweep(sgd_lrs: tuple[float, ...]) -> list[dict]:
+def edge_sweep(sgd_lrs: tuple[float, ...]) -> list[RunResult]:
     """sgd the only SGD-family optimizer, adam and rmsprop truly 10 points ahead of it in test accuracy: claim (e)
     is contradicted when every side is tuned."""
     runs = sweep_runs(np.random.default_rng(4), 5, 5, {"adam": 0.10, "rmsprop": 0.10})
-    return [run for run in runs if run["optimizer"] not in ("momentum", "nesterov")
-            and (run["optimizer"] != "sgd" or run["lr"] in sgd_lrs)]
+    return [run for run in runs if run.optimizer not in ("momentum", "nesterov")
+            and (run.optimizer != "sgd" or run.lr in sgd_lrs)]
 
 
 def test_a_chosen_lr_at_its_grids_edge_marks_the_claim_not_tuned_instead_of_decided():
@@ -256,8 +258,8 @@ def test_the_error_control_chosen_is_the_one_every_caption_names():
         verdicts_of(runs, "bonferroni")
 
 
-def record_of(runs: list[dict]) -> SweepRecord:
-    names = list(dict.fromkeys(run["optimizer"] for run in runs))
+def record_of(runs: list[RunResult]) -> SweepRecord:
+    names = list(dict.fromkeys(run.optimizer for run in runs))
     return SweepRecord(sweep_dir=".", protocol={"max_epochs": 3, "target_acc": 0.5}, config={"optimizers": names},
                        runs=runs)
 

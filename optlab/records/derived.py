@@ -7,6 +7,8 @@ import math
 import statistics
 from typing import Any
 
+from optlab.records.run_result import RunResult, TargetCrossing, TargetReached
+
 SPIKE_WINDOW = 50
 CURVE_POINTS = 400
 
@@ -93,3 +95,20 @@ def crossing(checks: list[dict[str, Any]], target: float) -> dict[str, float] | 
                     else before[key] + share * (at[key] - before[key]) for key in at}
         previous = check if acc is not None else previous
     return None
+
+
+def reached_at(run: RunResult, target: float | None = None) -> TargetCrossing | TargetReached | None:
+    """Where a run's validation curve crossed the target: as recorded; for results made before the crossing was
+    recorded, computed from the run's checks when the target is given (a result does not hold the sweep's target,
+    so this cannot be one of RunResult's `legacy` defaults), else its first check at the target."""
+    if run.time_to_target is None:
+        return None
+    if run.time_to_target_interpolated is not None:
+        return run.time_to_target_interpolated
+    if target is not None:
+        checks = [check.to_json() for check in run.validations]
+        first = first_reached(checks, target)
+        # Only when the checks agree with the recorded first check (the same target, the same curve).
+        if first is not None and first["step"] == run.time_to_target.step:
+            return TargetCrossing.from_json(crossing(checks, target))
+    return run.time_to_target

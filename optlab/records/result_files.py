@@ -9,8 +9,12 @@ again. Torch-free, so the report reads results through the same rules.
 import itertools
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from optlab.records.run_result import RunResult
+from optlab.records.typed import DamagedRecord
 
 # Fields every result has held since the first version of the file: a result without one is not whole.
 REQUIRED_FIELDS = ("run_id", "optimizer", "lr", "seed", "test_acc", "epochs")
@@ -40,6 +44,27 @@ def read_result(path: Path) -> dict[str, Any] | None:
         return parse_result(path)
     except OSError:
         return None
+
+
+def as_record(result: dict[str, Any] | None, where: str = "") -> RunResult | None:
+    """A whole result as its typed record; None for none, or for one whose fields are not what a result holds
+    (the report leaves such a file out as unreadable, as it does a damaged one)."""
+    if result is None:
+        return None
+    try:
+        return RunResult.from_json(result, where)
+    except DamagedRecord:
+        return None
+
+
+def read_record(path: Path) -> RunResult | None:
+    """The result in path as a typed record, or None when the file is absent, unreadable, damaged or not a record."""
+    return as_record(read_result(path), path.name)
+
+
+def records_of(results: Iterable[dict[str, Any]]) -> list[RunResult]:
+    """The typed records of whole results, leaving out those that are not valid records."""
+    return [record for result in results if (record := as_record(result)) is not None]
 
 
 def is_damaged(path: Path) -> bool:

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 from optlab.records.typed import JsonRecord
 
+SGD, ADAPTIVE = "sgd", "adaptive"  # the two families the seed text's claims compare
 # Families of the optimizers that existed before results recorded their own `family`.
 FAMILY_BY_NAME = {
-    **{name: "sgd" for name in ("sgd", "momentum", "nesterov")},
-    **{name: "adaptive" for name in ("adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "radam")},
+    **{name: SGD for name in ("sgd", "momentum", "nesterov")},
+    **{name: ADAPTIVE for name in ("adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "radam")},
 }
 
 
@@ -134,6 +135,27 @@ class RunResult(JsonRecord):
     def validations(self) -> tuple[EpochRecord | ValCheck, ...]:
         """Every validation of the run: the finer checks where recorded, else one per epoch."""
         return self.val_checks or self.epochs
+
+    @property
+    def reached(self) -> bool:
+        """Whether any validation reached the sweep's target accuracy."""
+        return self.time_to_target is not None
+
+    @property
+    def first_epoch_steps(self) -> int | None:
+        """Steps at the end of the first epoch (a full epoch's, unless the run diverged within it)."""
+        return self.epochs[0].step if self.epochs else None
+
+    @property
+    def timing_conditions(self) -> tuple:
+        """What a timing depends on besides the optimizer: device kind and count, precision, concurrent runs, and
+        the kernels' settings; two runs' seconds compare only when these are equal."""
+        return (self.accelerator, self.world_size, self.precision, self.concurrent_runs, self.deterministic,
+                self.cuda_graphs)
+
+    def recorded(self, name: str) -> bool:
+        """Whether the file holds the field itself, rather than the value an older layout's runs were made with."""
+        return name not in self.filled
 
 
 @dataclass(frozen=True)

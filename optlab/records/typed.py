@@ -7,6 +7,7 @@ back as they were).
 """
 
 import dataclasses
+import functools
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -21,6 +22,7 @@ class DamagedRecord(ValueError):
     """A JSON value that cannot be the record it should be: a key missing, or a value of the wrong type."""
 
 
+@functools.cache
 def _is_optional(kind: Any) -> tuple[bool, Any]:
     if typing.get_origin(kind) in (typing.Union, types.UnionType):
         args = [arg for arg in typing.get_args(kind) if arg is not type(None)]
@@ -54,7 +56,7 @@ def _read(kind: Any, value: Any, where: str) -> Any:
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise DamagedRecord(f"{where} is not a number")
-        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        return value  # a whole number stays one, so a file is written back as it was read
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise DamagedRecord(f"{where} is not a whole number")
@@ -68,6 +70,17 @@ def _read(kind: Any, value: Any, where: str) -> Any:
             raise DamagedRecord(f"{where} is not a list")
         return value
     raise TypeError(f"no reader for {kind!r} ({where})")
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """A record class's field types, resolved once (reading a sweep reads every epoch of every run)."""
+    return typing.get_type_hints(cls)
+
+
+@functools.cache
+def _fields(cls: type) -> tuple[dataclasses.Field, ...]:
+    return dataclasses.fields(cls)
 
 
 def _write(value: Any) -> Any:
@@ -92,10 +105,10 @@ class JsonRecord:
         where = where or cls.__name__
         if not isinstance(payload, Mapping):
             raise DamagedRecord(f"{where} is not a mapping")
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         values: dict[str, Any] = {}
         filled = []
-        for spec in dataclasses.fields(cls):  # type: ignore[arg-type]
+        for spec in _fields(cls):
             name = spec.name
             if name in _SKIP:
                 continue
@@ -108,7 +121,7 @@ class JsonRecord:
                 filled.append(name)
             else:
                 raise DamagedRecord(f"{where} has no {name!r}")
-        names = {spec.name for spec in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        names = {spec.name for spec in _fields(cls)}
         extra = {key: value for key, value in payload.items() if key not in names}
         return cls(**values, extra=extra, filled=frozenset(filled))  # type: ignore[call-arg]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from optlab.report.plots import save_figure
+from optlab.report.plot_parts import save_figure
 from optlab.report.stats import LEVEL
 
 

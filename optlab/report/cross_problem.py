@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from optlab.atomic import write_text_atomic
+from optlab.records.run_result import RunResult
 from optlab.report.ranking import (
     LEVEL,
     compare_with_best,
@@ -73,7 +74,7 @@ def average_ranks(scores: dict[str, float]) -> dict[str, float]:
 
 
 def _by_seed(cell) -> dict[int, float | None]:
-    return {run["seed"]: run.get(RANKED_ON) for run in cell.runs}
+    return {run.seed: getattr(run, RANKED_ON) for run in cell.runs}
 
 
 def _error_ratio(acc: float, best: float) -> float:
@@ -82,7 +83,7 @@ def _error_ratio(acc: float, best: float) -> float:
     return (1 - acc) / (1 - best)
 
 
-def problem_comparison(runs: list[dict[str, Any]], order: list[str]) -> tuple[list[Standing], dict[str, Any]]:
+def problem_comparison(runs: list[RunResult], order: list[str]) -> tuple[list[Standing], dict[str, Any]]:
     """One problem's standings, and its comparison with the best (seeds, spread, threshold, detectable gap)."""
     chosen = {}
     for name, choice in choose_lrs(runs, order).items():
@@ -110,7 +111,7 @@ def problem_comparison(runs: list[dict[str, Any]], order: list[str]) -> tuple[li
     return sorted(standings, key=lambda s: (s.rank, s.optimizer)), judged
 
 
-def problem_standings(runs: list[dict[str, Any]], order: list[str]) -> list[Standing]:
+def problem_standings(runs: list[RunResult], order: list[str]) -> list[Standing]:
     """Rank the optimizers of one problem's sweep; an optimizer with no chosen lr or no test result is left out."""
     return problem_comparison(runs, order)[0]
 

@@ -7,7 +7,6 @@ every pair (which covers any pair the data could pick); the fastest against the 
 p multiplied by the number of pairs it was picked from.
 """
 
-from optlab.report.claims import timing_conditions
 from optlab.report.family import Family, Verdict
 from optlab.report.formatting import count_text, lr_text, num_spread, pct_spread, points_spread, verdict_text
 from optlab.report.health import loss_rise, rule_text
@@ -81,7 +80,7 @@ def target_sentences(record: SweepRecord, choices: dict[str, Choice], family: Fa
                 f" ({lead.method_text}{f'; coarse: checked every {interval:g} steps' if interval else ''}): "
                 f"{clear_text(lead, judged)}.")
     quickest = min(reached, key=lambda cell: times[cell.optimizer].seconds.mean or float("inf"))
-    conditions = {timing_conditions(run) for cell in cells for run in cell.runs}
+    conditions = {run.timing_conditions for cell in cells for run in cell.runs}
     if len(conditions) > 1:
         sentences.append("Training seconds are not compared: these runs were made under different devices, "
                          "precisions, numbers of concurrent runs or kernel settings.")
@@ -168,11 +167,10 @@ def divergence_sentences(choices: dict[str, Choice]) -> list[str]:
     for choice in choices.values():
         for cell in choice.cells:
             if cell.diverged:
-                steps = [f"step {run['diverged_step']} (seed {run['seed']})"
-                         for run in cell.runs if run.get("diverged")]
+                steps = [f"step {run.diverged_step} (seed {run.seed})" for run in cell.runs if run.diverged]
                 parts.append(f"{cell.optimizer} at lr {lr_text(cell.lr)}, {cell.diverged}/{len(cell.runs)} seeds, "
                              f"loss non-finite or above the limit at {', '.join(steps)}")
-    rises = {run["run_id"]: loss_rise(run) for choice in choices.values() for cell in choice.cells
+    rises = {run.run_id: loss_rise(run) for choice in choices.values() for cell in choice.cells
              for run in cell.runs}
     risen = [f"{run_id} (loss {rise[0]:.3g} → {rise[1]:.3g})" for run_id, rise in rises.items() if rise]
     sentences = [f"Diverged: {'; '.join(parts)}."] if parts else []

@@ -110,3 +110,10 @@ def verdict_text(judged, unit: str, scale: float = 1.0, digits: int = 1, over: s
     elif pairs.n < MIN_SEEDS:
         text += f" (fewer than {MIN_SEEDS} seeds: no interval judged)"
     return text
+
+
+def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    def line(cells: tuple[str, ...]) -> str:
+        return "| " + " | ".join(str(cell).replace("|", "\\|") for cell in cells) + " |"
+
+    return [line(header), "|" + "|".join("---" for _ in header) + "|", *(line(row) for row in rows)]

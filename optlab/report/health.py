@@ -7,19 +7,20 @@ results made before it too.
 """
 
 import math
-from typing import Any
+
+from optlab.records.run_result import RunResult
 
 ROSE_FACTOR = 2.0  # final loss above this multiple of the first steps' loss
 EPOCH_MARGIN = 1.1  # or last epoch's mean loss above this multiple of the first epoch's
 FIRST_POINTS = 3  # the first steps: the mean of the curve's first windows
 
 
-def loss_rise(run: dict[str, Any]) -> tuple[float, float] | None:
+def loss_rise(run: RunResult) -> tuple[float, float] | None:
     """(start, end) losses when a run that did not diverge ended far above where it started; None otherwise."""
-    if run.get("diverged"):
+    if run.diverged:
         return None
-    curve = [point[1] for point in run.get("train_loss_curve") or [] if math.isfinite(point[1])]
-    epochs = [record.get("train_loss") for record in run.get("epochs") or []]
+    curve = [point[1] for point in run.train_loss_curve if math.isfinite(point[1])]
+    epochs = [record.train_loss for record in run.epochs]
     epochs = [loss for loss in epochs if loss is not None and math.isfinite(loss)]
     if len(curve) > FIRST_POINTS:
         start = sum(curve[:FIRST_POINTS]) / FIRST_POINTS

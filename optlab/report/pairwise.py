@@ -7,6 +7,7 @@ matches, so it excludes 0 exactly when the row says clear.
 
 from dataclasses import dataclass
 
+from optlab.records.run_result import RunResult
 from optlab.report.claims import by_seed
 from optlab.report.family import Family, Verdict, test_acc_key
 from optlab.report.grid_edges import grid_edges
@@ -49,8 +50,8 @@ class PairRow:
         return text
 
 
-def _test_acc(run: dict) -> float | None:
-    return run.get("test_acc")
+def _test_acc(run: RunResult) -> float | None:
+    return run.test_acc
 
 
 def _chosen(choices: dict[str, Choice]) -> list[Cell]:

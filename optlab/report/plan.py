@@ -9,7 +9,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from optlab.records.order import grid_order, run_id, trial_run_id
-from optlab.report.selection import choose_lrs, stage
+from optlab.records.run_result import RunResult
+from optlab.report.selection import choose_lrs
 from optlab.search.protocol import confirmation_seeds, tuning_seeds
 
 
@@ -26,16 +27,16 @@ def tuning_run_ids(config: Mapping[str, Any]) -> list[str]:
     return [run_id(*cell) for cell in grid_order(optimizers, lr_grids, config.get("seeds", []))]
 
 
-def confirmation_run_ids(config: Mapping[str, Any], runs: Sequence[dict[str, Any]]) -> list[str]:
+def confirmation_run_ids(config: Mapping[str, Any], runs: Sequence[RunResult]) -> list[str]:
     """Each optimizer's best configuration on the confirmation seeds, for optimizers whose tuning is complete."""
     search = config.get("search") or "grid"
     seeds = confirmation_seeds(search, config.get("seeds", []), config.get("tune_seeds"), config.get("confirm_seeds"))
     if not seeds:
         return []
     planned = set(tuning_run_ids(config))
-    done = {run["run_id"] for run in runs}
+    done = {run.run_id for run in runs}
     ids = []
-    for name, choice in choose_lrs([run for run in runs if stage(run) != "confirm"], config.get("optimizers")).items():
+    for name, choice in choose_lrs([run for run in runs if run.stage != "confirm"], config.get("optimizers")).items():
         own = {run_id for run_id in planned if run_id.startswith(f"{name}_")}
         if choice.selected is None or not own <= done:
             continue
@@ -45,5 +46,5 @@ def confirmation_run_ids(config: Mapping[str, Any], runs: Sequence[dict[str, Any
     return ids
 
 
-def planned_run_ids(config: Mapping[str, Any], runs: Sequence[dict[str, Any]]) -> list[str]:
+def planned_run_ids(config: Mapping[str, Any], runs: Sequence[RunResult]) -> list[str]:
     return tuning_run_ids(config) + confirmation_run_ids(config, runs)

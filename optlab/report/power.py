@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from scipy import optimize
 from scipy import stats as scipy_stats
 
-from optlab.report.families import ADAPTIVE, SGD, family_of
+from optlab.records.run_result import ADAPTIVE, FAMILY_BY_NAME, SGD
 from optlab.report.stats import LEVEL, MIN_SEEDS
 
 POWER = 0.8
@@ -83,7 +83,7 @@ def planned_comparisons(optimizers: list[str], families: dict[str, str | None] |
     sgd; e shares a pair of the table) and the Findings' fastest against the next. families: each optimizer's
     family as the registry declares it (default: the names the report knows without results)."""
     names = list(dict.fromkeys(optimizers))
-    families = [(families or {}).get(name, family_of(name)) for name in names]
+    families = [(families or {}).get(name, FAMILY_BY_NAME.get(name)) for name in names]
     adaptive, sgd_family = families.count(ADAPTIVE), families.count(SGD)
     claims = 0
     if "sgd" in names:

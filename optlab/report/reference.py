@@ -21,7 +21,8 @@ from matplotlib.figure import Figure
 from optlab.atomic import write_text_atomic
 from optlab.errors import OptlabError
 from optlab.report.formatting import count_text, lr_text
-from optlab.report.plots import epoch_matrix, optimizer_colors, save_figure
+from optlab.report.plot_parts import epoch_matrix, save_figure
+from optlab.report.plot_styles import optimizer_colors
 from optlab.report.selection import Cell, choose_lrs
 from optlab.report.sweep_record import SweepRecord, load_sweep_record
 
@@ -88,9 +89,9 @@ def comparison_rows(side: Side, reference: dict[str, Any]) -> list[dict[str, Any
         row = {"epoch": epoch, "metric": "val acc", "ours": _stats(ours), "theirs": _stats(theirs),
                "theirs_range": (min(theirs), max(theirs))}
         rows.append(row)
-        finished = [run for run in side.cell.runs if run.get("epochs_run") == epoch and run.get("test_acc") is not None]
+        finished = [run for run in side.cell.runs if run.epochs_run == epoch]
         if finished:
-            rows.append({**row, "metric": "test acc", "ours": _stats([run["test_acc"] for run in finished])})
+            rows.append({**row, "metric": "test acc", "ours": _stats([run.test_acc for run in finished])})
     for row in rows:
         spreads = [s for s in (row["ours"][1], row["theirs"][1]) if s is not None]
         row["gap"] = row["ours"][0] - row["theirs"][0]

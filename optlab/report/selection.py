@@ -15,19 +15,19 @@ rests on a seed that chose:
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from optlab.records.run_result import FAMILY_BY_NAME, RunResult
 from optlab.report.stats import Spread, spread
 
 SELECTED_ON = "final_val_acc"
 JUDGED_ON_AT_LEAST = 3  # judging seeds a split keeps (report/stats.MIN_SEEDS: fewer decide nothing)
 
 
-def selection_score(run: dict[str, Any]) -> float | None:
+def selection_score(run: RunResult) -> float | None:
     """A run's final val accuracy; a diverged run without one scores 0 (None only when nothing was validated)."""
-    if run.get(SELECTED_ON) is not None:
-        return float(run[SELECTED_ON])
-    return 0.0 if run.get("diverged") else None
+    if run.final_val_acc is not None:
+        return float(run.final_val_acc)
+    return 0.0 if run.diverged else None
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Cell:
 
     optimizer: str
     lr: float
-    runs: tuple[dict[str, Any], ...]
+    runs: tuple[RunResult, ...]
     trial: int | None = None  # a search trial's number: its lr alone does not name its configuration
 
     @property
@@ -53,11 +53,11 @@ class Cell:
 
     @property
     def diverged(self) -> int:
-        return sum(bool(run.get("diverged")) for run in self.runs)
+        return sum(run.diverged for run in self.runs)
 
-    def metric(self, key: str | Callable[[dict], float | None]) -> Spread:
-        """Any recorded metric (or function of a run) over seeds."""
-        read = key if callable(key) else (lambda run: run.get(key))
+    def metric(self, key: str | Callable[[RunResult], float | None]) -> Spread:
+        """Any recorded metric (a field's name, or a function of a run) over seeds."""
+        read = key if callable(key) else (lambda run: getattr(run, key))
         return spread(read(run) for run in self.runs)
 
 
@@ -73,10 +73,11 @@ class Choice:
     selected: Cell | None = None
     judged_on: str = ""  # which runs `chosen` holds: "confirmation runs", "held-out seeds 3 4 5", "every seed"
 
-
-def stage(run: dict[str, Any]) -> str:
-    """grid, tune or confirm; results made before stages were recorded are grid runs."""
-    return run.get("stage") or "grid"
+    @property
+    def family(self) -> str | None:
+        """The family the optimizer's runs recorded (by its name where it has none here)."""
+        runs = [run for cell in (*self.cells, self.chosen) if cell is not None for run in cell.runs]
+        return next((run.family for run in runs if run.family), FAMILY_BY_NAME.get(self.optimizer))
 
 
 def split_seeds(seeds: list[int]) -> tuple[list[int], list[int]]:
@@ -89,24 +90,24 @@ def split_seeds(seeds: list[int]) -> tuple[list[int], list[int]]:
     return ordered[:len(ordered) - judging], ordered[len(ordered) - judging:]
 
 
-def _key(run: dict[str, Any]) -> tuple:
-    return ("trial", run["trial"]) if run.get("trial") is not None else ("lr", run["lr"])
+def _key(run: RunResult) -> tuple:
+    return ("trial", run.trial) if run.trial is not None else ("lr", run.lr)
 
 
-def group_cells(runs: list[dict[str, Any]]) -> dict[str, list[Cell]]:
+def group_cells(runs: list[RunResult]) -> dict[str, list[Cell]]:
     """Runs grouped by optimizer, then by configuration (lr ascending, or trial number), in the order the
     optimizers first appear."""
-    grouped: dict[str, dict[tuple, list[dict]]] = {}
+    grouped: dict[str, dict[tuple, list[RunResult]]] = {}
     for run in runs:
-        grouped.setdefault(run["optimizer"], {}).setdefault(_key(run), []).append(run)
+        grouped.setdefault(run.optimizer, {}).setdefault(_key(run), []).append(run)
     return {
         name: [_cell(name, group) for _, group in sorted(by_key.items(), key=lambda item: (item[0][0], item[0][1]))]
         for name, by_key in grouped.items()
     }
 
 
-def _cell(name: str, runs: list[dict[str, Any]]) -> Cell:
-    return Cell(name, runs[0]["lr"], tuple(sorted(runs, key=lambda r: r["seed"])), runs[0].get("trial"))
+def _cell(name: str, runs: list[RunResult]) -> Cell:
+    return Cell(name, runs[0].lr, tuple(sorted(runs, key=lambda r: r.seed)), runs[0].trial)
 
 
 def ranked_by_val(cells: list[Cell]) -> list[Cell]:
@@ -114,9 +115,9 @@ def ranked_by_val(cells: list[Cell]) -> list[Cell]:
     return sorted(cells, key=lambda cell: (cell.val.mean, -cell.lr if cell.trial is None else -cell.trial))
 
 
-def has_validation(runs: list[dict[str, Any]]) -> bool:
+def has_validation(runs: list[RunResult]) -> bool:
     """Whether the sweep validated at all (a sweep without a val split has no val accuracy in any run)."""
-    return any(run.get(SELECTED_ON) is not None for run in runs)
+    return any(run.final_val_acc is not None for run in runs)
 
 
 def choose(optimizer: str, cells: list[Cell], validated: bool = True) -> Choice:
@@ -134,15 +135,15 @@ def choose(optimizer: str, cells: list[Cell], validated: bool = True) -> Choice:
     return Choice(optimizer, tuple(cells), best, "best mean final val acc over seeds", best)
 
 
-def _same_configuration(cell: Cell, run: dict[str, Any]) -> bool:
-    if run["optimizer"] != cell.optimizer:
+def _same_configuration(cell: Cell, run: RunResult) -> bool:
+    if run.optimizer != cell.optimizer:
         return False
     if cell.trial is not None:
-        return run.get("trial") == cell.trial
-    return run.get("trial") is None and run["lr"] == cell.lr
+        return run.trial == cell.trial
+    return run.trial is None and run.lr == cell.lr
 
 
-def _confirmed(choice: Choice, confirmations: list[dict[str, Any]]) -> Choice:
+def _confirmed(choice: Choice, confirmations: list[RunResult]) -> Choice:
     """The chosen configuration judged on its confirmation runs (or no verdict yet, saying why)."""
     selected = choice.selected
     if selected is None:
@@ -151,18 +152,18 @@ def _confirmed(choice: Choice, confirmations: list[dict[str, Any]]) -> Choice:
     if not runs:
         waiting = f"its chosen configuration ({selected.label}) has no confirmation runs yet"
         return Choice(choice.optimizer, choice.cells, None, waiting, selected)
-    cell = Cell(choice.optimizer, selected.lr, tuple(sorted(runs, key=lambda r: r["seed"])), selected.trial)
+    cell = Cell(choice.optimizer, selected.lr, tuple(sorted(runs, key=lambda r: r.seed)), selected.trial)
     return Choice(choice.optimizer, choice.cells, cell, f"{choice.reason}; judged on confirmation seeds", selected,
                   "confirmation runs")
 
 
-def _held_out(choice: Choice, judging: list[int], every: list[dict[str, Any]]) -> Choice:
+def _held_out(choice: Choice, judging: list[int], every: list[RunResult]) -> Choice:
     """The chosen lr judged on the grid's held-out seeds."""
     selected = choice.selected
     if selected is None:
         return choice
-    runs = [run for run in every if _same_configuration(selected, run) and run["seed"] in judging]
-    cell = Cell(choice.optimizer, selected.lr, tuple(sorted(runs, key=lambda r: r["seed"])), selected.trial)
+    runs = [run for run in every if _same_configuration(selected, run) and run.seed in judging]
+    cell = Cell(choice.optimizer, selected.lr, tuple(sorted(runs, key=lambda r: r.seed)), selected.trial)
     return Choice(choice.optimizer, choice.cells, cell, f"{choice.reason} (seeds that choose)", selected,
                   f"held-out seeds {' '.join(map(str, judging))}")
 
@@ -171,12 +172,12 @@ def _replace_judged(choice: Choice, judged_on: str) -> Choice:
     return Choice(choice.optimizer, choice.cells, choice.chosen, choice.reason, choice.selected, judged_on)
 
 
-def choose_lrs(runs: list[dict[str, Any]], order: list[str] | None = None) -> dict[str, Choice]:
+def choose_lrs(runs: list[RunResult], order: list[str] | None = None) -> dict[str, Choice]:
     """One Choice per optimizer, in `order` where given: chosen on tuning runs, judged on runs that chose nothing
     (see the module's docstring)."""
-    tuning = [run for run in runs if stage(run) != "confirm"]
-    confirmations = [run for run in runs if stage(run) == "confirm"]
-    searched = any(stage(run) == "tune" for run in runs)
+    tuning = [run for run in runs if run.stage != "confirm"]
+    confirmations = [run for run in runs if run.stage == "confirm"]
+    searched = any(run.stage == "tune" for run in runs)
     grouped = group_cells(tuning)
     validated = has_validation(runs)
     names = [name for name in order or [] if name in grouped]
@@ -187,11 +188,11 @@ def choose_lrs(runs: list[dict[str, Any]], order: list[str] | None = None) -> di
         if confirmations or searched:
             return {name: _confirmed(choice, confirmations) for name, choice in choices.items()}
         return choices
-    choosing, judging = split_seeds(sorted({run["seed"] for run in tuning}))
+    choosing, judging = split_seeds(sorted({run.seed for run in tuning}))
     if not judging:  # one seed: shown as chosen on it; no paired comparison decides anything on one seed
         return {name: _replace_judged(choose(name, grouped[name], validated), "the seed that chose (one seed: no "
                                       "verdict)") for name in names}
-    on_choosing = group_cells([run for run in tuning if run["seed"] in choosing])
+    on_choosing = group_cells([run for run in tuning if run.seed in choosing])
     choices = {}
     for name in names:
         choice = choose(name, on_choosing.get(name, []), validated) if name in on_choosing else Choice(

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from optlab.errors import OptlabError
-from optlab.records.result_files import read_result
+from optlab.records.result_files import read_record
+from optlab.records.run_result import RunResult
 from optlab.report.plan import planned_run_ids
 from optlab.report.selection import has_validation
 
@@ -18,7 +19,7 @@ class SweepRecord:
     sweep_dir: Path
     protocol: dict[str, Any]
     config: dict[str, Any]
-    runs: list[dict[str, Any]]
+    runs: list[RunResult]
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
@@ -39,16 +40,16 @@ class SweepRecord:
     @property
     def optimizers(self) -> list[str]:
         """The grid's optimizers in their command-line order, then any others that have results."""
-        names = [name for name in self.config.get("optimizers", []) if any(r["optimizer"] == name for r in self.runs)]
-        return names + sorted({r["optimizer"] for r in self.runs} - set(names))
+        names = [name for name in self.config.get("optimizers", []) if any(r.optimizer == name for r in self.runs)]
+        return names + sorted({r.optimizer for r in self.runs} - set(names))
 
     @property
     def lrs(self) -> list[float]:
-        return sorted({run["lr"] for run in self.runs})
+        return sorted({run.lr for run in self.runs})
 
     @property
     def seeds(self) -> list[int]:
-        return sorted({run["seed"] for run in self.runs})
+        return sorted({run.seed for run in self.runs})
 
 
 def _read(path: Path) -> Any:
@@ -56,21 +57,23 @@ def _read(path: Path) -> Any:
         return json.load(handle)
 
 
-def load_runs(sweep_dir: Path) -> tuple[list[dict], list[str]]:
-    """One result per run id: results/<run_id>.json first (every shard writes there), then results.json."""
-    found: dict[str, dict] = {}
+def load_runs(sweep_dir: Path) -> tuple[list[RunResult], list[str]]:
+    """One result per run id: results/<run_id>.json first (every shard writes there), then results.json. A file
+    that is damaged, or whose fields are not a result's, is left out and named unreadable."""
+    found: dict[str, RunResult] = {}
     unreadable = []
     for path in sorted((sweep_dir / "results").glob("*.json")):
-        run = read_result(path)  # the sweep's own rule for a whole result: a damaged file is not one
+        run = read_record(path)  # the sweep's own rule for a whole result, then the record's types
         if run is None:
             unreadable.append(path.name)
         else:
-            found.setdefault(run["run_id"], run)
+            found.setdefault(run.run_id, run)
     summary = sweep_dir / "results.json"
     if summary.is_file():
         try:
-            for run in _read(summary).get("runs", []):
-                found.setdefault(run["run_id"], run)
+            for raw in _read(summary).get("runs", []):
+                if raw["run_id"] not in found:  # DamagedRecord is a ValueError: the file is unreadable
+                    found[raw["run_id"]] = RunResult.from_json(raw, f"{summary.name}: {raw['run_id']}")
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             unreadable.append(summary.name)
     return list(found.values()), unreadable
@@ -93,9 +96,9 @@ def load_sweep_record(sweep_dir: Path) -> SweepRecord:
     if not runs:
         raise OptlabError(f"{sweep_dir} has no finished runs yet (no results/*.json, no runs in results.json)")
     planned = planned_run_ids(config, runs)
-    present = {run["run_id"] for run in runs}
+    present = {run.run_id for run in runs}
     order = {name: index for index, name in enumerate(config.get("optimizers", []))}
-    runs.sort(key=lambda r: (order.get(r["optimizer"], len(order)), r["optimizer"], r["lr"], r["seed"]))
+    runs.sort(key=lambda r: (order.get(r.optimizer, len(order)), r.optimizer, r.lr, r.seed))
     return SweepRecord(
         sweep_dir=sweep_dir, protocol=protocol, config=config, runs=runs,
         missing=[run_id for run_id in planned if run_id not in present],

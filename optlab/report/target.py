@@ -15,9 +15,10 @@ censored comparison needs at least 6 seeds to be decided at 5%.
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from optlab.records.derived import crossing, first_reached
+from optlab.records.derived import reached_at
+from optlab.records.run_result import RunResult
 from optlab.report.stats import LEVEL, MIN_SEEDS, Paired, Spread, spread, t_quantile
 
 if TYPE_CHECKING:  # the run side imports this module; the sweep record is the report's
@@ -26,18 +27,13 @@ if TYPE_CHECKING:  # the run side imports this module; the sweep record is the r
 PERMUTATIONS = 9999  # exact (every sign pattern) up to 13 seeds; a seeded random subset beyond
 
 
-def validation_checks(run: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every validation of a run: the finer val_checks where recorded, else one per epoch."""
-    return run.get("val_checks") or run.get("epochs") or []
-
-
-def steps_per_epoch(runs: list[dict[str, Any]]) -> dict[int, int]:
+def steps_per_epoch(runs: list[RunResult]) -> dict[int, int]:
     """Steps in one full epoch for each effective batch size, read from runs that finished their first epoch."""
     steps: dict[int, int] = {}
     for run in runs:
-        if run.get("epochs") and not run.get("diverged"):
-            size = run.get("effective_batch_size", run.get("batch_size"))
-            steps[size] = max(steps.get(size, 0), run["epochs"][0]["step"])
+        if run.first_epoch_steps is not None and not run.diverged:
+            size = run.effective_batch_size
+            steps[size] = max(steps.get(size, 0), run.first_epoch_steps)
     return steps
 
 
@@ -51,56 +47,39 @@ class TargetTime:
     runs: int
 
 
-def budget_steps(run: dict[str, Any], max_epochs: int, epoch_steps: dict[int, int]) -> int:
+def budget_steps(run: RunResult, max_epochs: int, epoch_steps: dict[int, int]) -> int:
     """The planned step budget: all epochs, even for a run that stopped early when it diverged."""
-    per_epoch = epoch_steps.get(run.get("effective_batch_size", run.get("batch_size")))
+    per_epoch = epoch_steps.get(run.effective_batch_size)
     if per_epoch is None:
-        per_epoch = run["epochs"][0]["step"] if run.get("epochs") else max(run.get("steps", 0), 1)
+        per_epoch = run.first_epoch_steps if run.first_epoch_steps is not None else max(run.steps, 1)
     return max_epochs * per_epoch
 
 
-def reached_at(run: dict[str, Any], target: float | None = None) -> dict[str, float] | None:
-    """A run's interpolated crossing: recorded, else computed from its checks when the target is given (results
-    made before it was recorded), else its first check at the target."""
-    if not run.get("time_to_target"):
-        return None
-    recorded = run.get("time_to_target_interpolated")
-    if recorded:
-        return recorded
-    if target is not None:
-        checks = validation_checks(run)
-        first = first_reached(checks, target)
-        # Only when the checks agree with the recorded first check (the same target, the same curve).
-        if first is not None and first["step"] == run["time_to_target"]["step"]:
-            return crossing(checks, target)
-    return run["time_to_target"]
-
-
-def run_target_steps(run: dict[str, Any], max_epochs: int, epoch_steps: dict[int, int],
+def run_target_steps(run: RunResult, max_epochs: int, epoch_steps: dict[int, int],
                      target: float | None = None) -> tuple[float, float | None]:
     """One run's steps and seconds to the target, interpolated between checks; a miss counts as the budget
     (seconds at the run's own speed), DeepOBS-style."""
     reached = reached_at(run, target)
-    if reached:
-        return reached["step"], reached["seconds"]
+    if reached is not None:
+        return reached.step, reached.seconds
     budget = budget_steps(run, max_epochs, epoch_steps)
-    return budget, run["train_seconds"] * budget / run["steps"] if run.get("steps") else None
+    return budget, run.train_seconds * budget / run.steps if run.steps else None
 
 
-def target_time(runs: tuple[dict[str, Any], ...], max_epochs: int, epoch_steps: dict[int, int]) -> TargetTime:
+def target_time(runs: tuple[RunResult, ...], max_epochs: int, epoch_steps: dict[int, int]) -> TargetTime:
     """Mean over seeds, a miss counted as the budget."""
     pairs = [run_target_steps(run, max_epochs, epoch_steps) for run in runs]
     return TargetTime(spread(steps for steps, _ in pairs), spread(seconds for _, seconds in pairs),
-                      sum(bool(run.get("time_to_target")) for run in runs), len(runs))
+                      sum(run.reached for run in runs), len(runs))
 
 
-def check_interval(runs: list[dict[str, Any]], epoch_steps: dict[int, int]) -> float:
+def check_interval(runs: list[RunResult], epoch_steps: dict[int, int]) -> float:
     """The coarsest step interval between validations among these runs (the unseen stretch of a curve)."""
     widest = 0.0
     for run in runs:
-        per_epoch = epoch_steps.get(run.get("effective_batch_size", run.get("batch_size")))
+        per_epoch = epoch_steps.get(run.effective_batch_size)
         if per_epoch:
-            widest = max(widest, per_epoch * float(run.get("val_every") or 1.0))
+            widest = max(widest, per_epoch * float(run.val_every or 1.0))
     return widest
 
 
@@ -174,10 +153,10 @@ class TimesSaved(Paired):
                 f"interval (at {self.n} seeds its p cannot go below {self.smallest_p:.3g})")
 
 
-def times_saved(slow: tuple[dict[str, Any], ...], fast: tuple[dict[str, Any], ...], max_epochs: int,
+def times_saved(slow: tuple[RunResult, ...], fast: tuple[RunResult, ...], max_epochs: int,
                 epoch_steps: dict[int, int], target: float | None = None) -> TimesSaved:
     """Steps to target saved by `fast` over `slow`, paired by seed (seeds without both runs are left out)."""
-    by_seed = [{run["seed"]: run for run in runs} for runs in (slow, fast)]
+    by_seed = [{run.seed: run for run in runs} for runs in (slow, fast)]
     seeds = sorted(by_seed[0].keys() & by_seed[1].keys(), key=repr)
     differences, censored, reached = [], 0, [0, 0]
     for seed in seeds:
@@ -185,7 +164,7 @@ def times_saved(slow: tuple[dict[str, Any], ...], fast: tuple[dict[str, Any], ..
         steps = [run_target_steps(run, max_epochs, epoch_steps, target)[0] for run in pair]
         if not all(math.isfinite(value) for value in steps):
             continue
-        hit = [bool(run.get("time_to_target")) for run in pair]
+        hit = [run.reached for run in pair]
         reached = [count + h for count, h in zip(reached, hit)]
         censored += not all(hit)
         differences.append(float(steps[0]) - float(steps[1]))

@@ -16,9 +16,11 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from optlab.records.run_result import RunResult
 from optlab.report.formatting import DASH
-from optlab.report.plots import _legend, choice_styles, save_figure
-from optlab.report.selection import Choice, stage
+from optlab.report.plot_parts import legend, save_figure
+from optlab.report.plot_styles import choice_styles
+from optlab.report.selection import Choice
 from optlab.search.budget import BudgetCurve, budget_curve
 
 BUDGET_FIGURE = "fig_budget.png"
@@ -35,8 +37,8 @@ def budget_curves(choices: Mapping[str, Choice]) -> list[BudgetCurve]:
     return [budget_curve(name, scores) for name, choice in choices.items() if (scores := trial_scores(choice))]
 
 
-def searched(runs: list[dict[str, Any]]) -> bool:
-    return any(stage(run) == "tune" for run in runs)
+def searched(runs: list[RunResult]) -> bool:
+    return any(run.stage == "tune" for run in runs)
 
 
 def _at(curve: BudgetCurve, budget: int) -> str:
@@ -95,7 +97,7 @@ def budget_sentences(curves: list[BudgetCurve], choices: Mapping[str, Choice]) -
 
 
 def _tuning_seeds_text(choices: Mapping[str, Choice]) -> str:
-    seeds = sorted({run["seed"] for choice in choices.values() for cell in choice.cells if cell.trial is not None
+    seeds = sorted({run.seed for choice in choices.values() for cell in choice.cells if cell.trial is not None
                     for run in cell.runs})
     return f"{len(seeds)} tuning seed{'s' if len(seeds) != 1 else ''} ({', '.join(map(str, seeds))})"
 
@@ -143,7 +145,7 @@ def budget_figure(choices: Mapping[str, Choice]) -> Figure | None:
     ax.grid(alpha=0.3)
     band = "band: its spread over b-trial subsets" if banded else "spreads in the report's table"
     ax.set_title(f"The answer at every budget: expected best of b trials ({band})", fontsize=9)
-    _legend(figure, ax.get_lines())
+    legend(figure, ax.get_lines())
     return figure
 
 
@@ -169,7 +171,7 @@ def importances(choice: Choice, space: list[dict[str, Any]]) -> dict[str, float]
                      for param in space}
     study = optuna.create_study(direction="maximize")
     for cell in cells:
-        point = cell.runs[0].get("search_point") or {}
+        point = cell.runs[0].search_point or {}
         if set(point) != set(distributions):
             return None
         clipped = {name: min(max(value, distributions[name].low), distributions[name].high)

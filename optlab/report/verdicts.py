@@ -6,7 +6,8 @@ one verdict.
 
 from dataclasses import dataclass
 
-from optlab.report.claims import Claim, ClaimJudge
+from optlab.report.claim_judge import ClaimJudge
+from optlab.report.claims import Claim
 from optlab.report.family import Family
 from optlab.report.findings import add_findings, findings
 from optlab.report.grid_edges import grid_edges

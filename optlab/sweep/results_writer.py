@@ -3,7 +3,7 @@
 import dataclasses
 from pathlib import Path
 
-from optlab.records.result_files import kept_records, read_results
+from optlab.records.result_files import kept_records, read_results, records_of
 from optlab.report.plan import planned_run_ids
 from optlab.sweep.config import RunSpec, SweepConfig
 from optlab.sweep.folder import results_dir
@@ -34,7 +34,8 @@ def write_results_file(config: SweepConfig) -> tuple[list[dict], list[str]]:
         results += kept
         results.sort(key=lambda result: result["run_id"])
         done = {result["run_id"] for result in results}
-        missing = [run_id for run_id in planned_run_ids(dataclasses.asdict(config), results) if run_id not in done]
+        planned = planned_run_ids(dataclasses.asdict(config), records_of(results))
+        missing = [run_id for run_id in planned if run_id not in done]
         write_json_atomic(summary, {"runs": results, "missing": missing})
         if _result_names(config.sweep_dir) == listed:
             return results, missing

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from optlab.records.result_files import read_result
-from optlab.report.selection import choose, group_cells, selection_score, stage
+from optlab.records.result_files import read_record, records_of
+from optlab.records.run_result import RunResult
+from optlab.report.selection import choose, group_cells, selection_score
 from optlab.search.spaces import constructor_defaults
 from optlab.search.study import OptimizerStudy, Trial, storage_for
 from optlab.sweep.config import RunSpec, SweepConfig
@@ -51,7 +52,7 @@ def trial_runs(trial: Trial, seeds: Sequence[int], stage: str) -> list[RunSpec]:
     return [RunSpec(trial.optimizer, trial.lr, seed, stage, trial.number, arguments, point) for seed in seeds]
 
 
-def mean_score(results: Sequence[dict[str, Any] | None]) -> float | None:
+def mean_score(results: Sequence[RunResult | None]) -> float | None:
     """A configuration's score over its seeds: the mean selection score; None until every seed has one."""
     scores = [None if result is None else selection_score(result) for result in results]
     if not scores or any(score is None for score in scores):
@@ -68,8 +69,8 @@ class SearchState:
     claims: RunClaims
     given_up: set[tuple[str, int]]
 
-    def result(self, spec: RunSpec) -> dict[str, Any] | None:
-        return read_result(self.config.sweep_dir / "results" / f"{spec.run_id}.json")
+    def result(self, spec: RunSpec) -> RunResult | None:
+        return read_record(self.config.sweep_dir / "results" / f"{spec.run_id}.json")
 
     def tell_finished(self) -> None:
         """Tell every study the scores of its trials whose tuning runs have all finished (by any process)."""
@@ -158,7 +159,7 @@ def grid_confirmations(config: SweepConfig, results: Sequence[dict[str, Any]]) -
     """A grid's confirmation runs: each optimizer whose grid cells have all finished, at the lr the report chooses
     (report/selection.py: best mean final val accuracy over --seeds, ties to the smaller lr), on --confirm-seeds."""
     finished = {result["run_id"] for result in results}
-    cells_of = group_cells([result for result in results if stage(result) == "grid"])
+    cells_of = group_cells([run for run in records_of(results) if run.stage == "grid"])
     runs: list[RunSpec] = []
     for name in config.optimizers:
         cells = [RunSpec(name, lr, seed).run_id for lr in config.lr_grid(name) for seed in config.seeds]
