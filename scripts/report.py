@@ -12,7 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from optlab.errors import OptlabError  # noqa: E402
-from optlab.report.cross_problem import find_problem_folders, write_cross_problem_summary  # noqa: E402
+from optlab.report.cross_problem_files import find_problem_folders, write_cross_problem_summary  # noqa: E402
 from optlab.report.document import REPORT_NAME, unfinished_line, write_report  # noqa: E402
 from optlab.report.sweep_record import load_sweep_record  # noqa: E402
 

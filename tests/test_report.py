@@ -17,13 +17,13 @@ from matplotlib.image import imread
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from optlab.cli import main
-from optlab.report.claims import CONTRADICTED, INCONCLUSIVE, SUPPORTED, judge_claims
+from optlab.report.claims import CONTRADICTED, INCONCLUSIVE, SUPPORTED
 from optlab.report.document import write_report
 from optlab.report.health import loss_rise
 from optlab.report.plots import FIGURES
 from optlab.report.selection import choose_lrs
 from optlab.report.sweep_record import load_sweep_record
-from optlab.report.verdicts import report_verdicts
+from optlab.report.verdicts import judge_claims, report_verdicts
 from tests.helpers import ROOT, run_result, run_results, sweep_args, whole_result
 
 REPORT_SCRIPT = ROOT / "scripts" / "report.py"

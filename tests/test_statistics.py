@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from optlab.records import RunResult
-from optlab.report.claims import CONTRADICTED, SUPPORTED, judge_claims
+from optlab.report.claims import CONTRADICTED, SUPPORTED
 from optlab.report.selection import choose_lrs
 from optlab.report.stats import LEVEL, holm, paired, t_quantile, t_two_sided_p
 from optlab.report.sweep_record import SweepRecord
+from optlab.report.verdicts import judge_claims
 from tests.helpers import ROOT, run_result
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop")

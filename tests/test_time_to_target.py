@@ -13,7 +13,7 @@ import pytest
 
 from optlab.records import RunResult
 from optlab.records.derived import crossing, first_reached, summarize
-from optlab.report.claims import CONTRADICTED, SUPPORTED, judge_claims
+from optlab.report.claims import CONTRADICTED, SUPPORTED
 from optlab.report.formatting import paired_text
 from optlab.report.selection import choose_lrs
 from optlab.report.stats import LEVEL
@@ -24,7 +24,8 @@ from optlab.report.target import (
     steps_per_epoch,
     times_saved,
 )
-from optlab.sweep.config import VAL_EVERY_FOR_TARGET
+from optlab.report.verdicts import judge_claims
+from optlab.sweep.schema import VAL_EVERY_FOR_TARGET
 from tests.helpers import run_result
 
 STEPS_PER_EPOCH, EPOCHS, TARGET = 100, 10, 0.6

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 from optlab.report.family import Verdict
 from optlab.report.formatting import verdict_text
-from optlab.report.selection import Cell, Choice
+from optlab.report.selection import Cell
 from optlab.report.stats import MIN_SEEDS, Paired
 
 if TYPE_CHECKING:  # the judge reads a sweep record; what a claim is does not
-    from optlab.report.sweep_record import SweepRecord
+    pass
 
 
 class ClaimKey(StrEnum):
@@ -135,11 +135,4 @@ def overall(findings: list[Evidence], missing: list[str]) -> str:
 
 def by_seed(cell: Cell, read) -> dict[int, float | None]:
     return {run.seed: read(run) for run in cell.runs}
-
-
-def judge_claims(record: "SweepRecord", choices: dict[str, Choice], control: str | None = None) -> list[Claim]:
-    """The claims as the whole report judges them (one family with the pairwise table and Findings)."""
-    from optlab.report.verdicts import report_verdicts
-
-    return report_verdicts(record, choices, control).claims
 

@@ -14,7 +14,6 @@ factor τ of the best one's, ratio = its error / the best error (a ratio of erro
 accuracy; a ratio of accuracies does not). Optimizers missing on some problem are listed, not ranked.
 """
 
-import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from optlab.atomic import write_text_atomic
 from optlab.records.run_result import RunResult
 from optlab.report.ranking import (
     LEVEL,
@@ -34,9 +32,6 @@ from optlab.report.ranking import (
 from optlab.report.selection import choose_lrs
 from optlab.report.sweep_record import load_sweep_record
 
-SUMMARY_NAME = "summary.md"
-SUMMARY_JSON = "cross_problem.json"
-CD_FIGURE = "fig_critical_difference.png"
 RANKED_ON = "test_acc"
 PROFILE_TAUS = (1.0, 1.05, 1.1, 1.25, 1.5, 2.0)
 
@@ -198,26 +193,3 @@ def cross_problem_summary(parent: Path, problems: list[str]) -> dict[str, Any]:
         "across": rank_statistics(standings),
         "profile_on": "test error ratio to the best of the common optimizers on each problem",
     }
-
-
-def find_problem_folders(parent: Path) -> list[str]:
-    """Sub-folders of a multi-problem sweep that hold a sweep (a sweep.json), in name order."""
-    return sorted(path.parent.name for path in Path(parent).glob("*/sweep.json"))
-
-
-def write_cross_problem_summary(parent: Path, problems: list[str] | None = None) -> Path:
-    """Write <parent>/summary.md and <parent>/cross_problem.json; returns the summary's path."""
-    parent = Path(parent)
-    summary = cross_problem_summary(parent, problems or find_problem_folders(parent))
-    write_text_atomic(parent / SUMMARY_JSON, json.dumps(summary, indent=1, allow_nan=True))
-    from optlab.report.cross_problem_text import render_summary
-
-    figure = None
-    if summary["across"]["critical_difference"] is not None:
-        from optlab.report.cd_figure import write_cd_figure
-
-        write_cd_figure(parent / CD_FIGURE, summary)
-        figure = CD_FIGURE
-    path = parent / SUMMARY_NAME
-    write_text_atomic(path, render_summary(summary, figure))
-    return path

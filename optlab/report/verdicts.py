@@ -51,3 +51,8 @@ def report_verdicts(record: SweepRecord, choices: dict[str, Choice], control: st
                          level)
     return ReportVerdicts(rows, judge.claims(), findings(record, choices, family, rows), correction, power,
                           grid_edges(choices), family)
+
+
+def judge_claims(record: "SweepRecord", choices: dict[str, Choice], control: str | None = None) -> list[Claim]:
+    """The claims as the whole report judges them (one family with the pairwise table and Findings)."""
+    return report_verdicts(record, choices, control).claims
