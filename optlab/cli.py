@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 from optlab.errors import OptlabError
-from optlab.sweep import interrupts, sweep_file
+from optlab.run import interrupts
+from optlab.sweep import sweep_file
 from optlab.sweep.advice import warn_before_training
 from optlab.sweep.config import SweepConfig, problem_configs
 from optlab.sweep.flags import build_parser
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _sweep_one_problem(config: SweepConfig, several: bool, resume: str = "python scripts/sweep.py") -> int:
+    from optlab.records.result_files import records_of
     from optlab.report.table import results_table
     from optlab.sweep.execute import run_sweep
     from optlab.sweep.ranks import say
@@ -74,7 +76,7 @@ def _sweep_one_problem(config: SweepConfig, several: bool, resume: str = "python
     except KeyboardInterrupt:  # before the handlers were installed, or where they are not
         print(f"interrupted: finished runs are saved; resume with: {resume}", file=sys.stderr)
         return 130
-    say("\n" + results_table(outcome.results))
+    say("\n" + results_table(records_of(outcome.results)))
     say(f"\nresults: {outcome.sweep_dir / 'results.json'}")
     if config.report and outcome.results:
         started = time.perf_counter()
@@ -104,7 +106,7 @@ def _write_cross_problem_summary(configs: list[SweepConfig]) -> None:
 
     if global_rank() != 0:
         return
-    from optlab.report.cross_problem import write_cross_problem_summary
+    from optlab.report.cross_problem_files import write_cross_problem_summary
 
     parent = Path(configs[0].log_dir)
     try:

@@ -28,7 +28,7 @@ from benchmarks.throughput import (  # noqa: E402
 )
 from optlab.data.sources import DATASETS  # noqa: E402
 from optlab.errors import OptlabError  # noqa: E402
-from optlab.sweep.config import COMPILE_MODES  # noqa: E402
+from optlab.sweep.schema import COMPILE_MODES  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:

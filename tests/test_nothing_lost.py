@@ -12,9 +12,11 @@ import pytest
 from optlab.errors import OptlabError
 from optlab.records.order import run_id
 from optlab.records.result_files import is_damaged, kept_records, read_result, set_aside
-from optlab.sweep.config import RunSpec, SweepConfig, _check_unique_ids
+from optlab.records.run_spec import RunSpec
+from optlab.sweep.config import SweepConfig
 from optlab.sweep.execute import claim_sweep_folder, take_run
 from optlab.sweep.run_claims import UNREADABLE_GRACE_SECONDS, RunClaims
+from optlab.sweep.validation import check_unique_ids as _check_unique_ids
 from tests.helpers import results, run_script, sweep_args
 
 FAST = ("--optimizers", "adam", "--max-epochs", "1", "--limit-train-batches", "2")

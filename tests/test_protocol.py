@@ -15,7 +15,8 @@ from optlab.data.datamodule import TensorBatches
 from optlab.run.evaluation import train_subset_indices
 from optlab.run.loss_monitor import LossMonitor
 from optlab.run.module import ImageClassifier
-from optlab.sweep.config import SweepConfig, parse_shard
+from optlab.sweep.config import SweepConfig
+from optlab.sweep.validation import parse_shard
 from tests.helpers import results, sweep_args
 
 TRAIN_IMAGES = 360  # --synthetic-size 400 less the 40 held out for validation

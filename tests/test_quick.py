@@ -7,7 +7,7 @@ from optlab.run.loss_monitor import LossMonitor
 from optlab.run.trainer import build_trainer
 from optlab.sweep.config import RunSpec
 from optlab.sweep.run_settings import settings_for
-from tests.helpers import TINY, whole_result
+from tests.helpers import TINY, run_results, whole_result
 
 QUICK_TINY = [flag for flag in TINY if flag not in ("--max-epochs", "2")]  # --quick sets the epochs
 
@@ -57,5 +57,5 @@ def test_the_final_table_ranks_runs_by_final_val_accuracy():
                           "final_val_acc": val, "test_acc": 0.5, "best_val_acc": val, "epochs_run": 1,
                           "train_seconds": 1.0, "diverged": False}) for name, val in
             (("adam", 0.4), ("sgd", 0.9), ("lion", 0.6))]
-    rows = results_table(runs).splitlines()[2:]
+    rows = results_table(run_results(runs)).splitlines()[2:]
     assert [row.split()[0] for row in rows] == ["sgd", "lion", "adam"]

@@ -8,7 +8,6 @@ from optlab.cli import build_parser, config_from_args, main
 from optlab.errors import OptlabError
 from optlab.optimizers.registry import OPTIMIZERS
 from optlab.sweep.config import SweepConfig
-from optlab.sweep.sweep_file import apply_sweep_file
 from tests.helpers import ROOT
 
 SWEEP_FILE = """
@@ -24,7 +23,7 @@ limit_train_batches: 0.5
 
 def configured(path: Path, *flags: str) -> SweepConfig:
     argv = ["--config", str(path), "--dataset", "synthetic", *flags]
-    config = config_from_args(apply_sweep_file(build_parser, build_parser().parse_args(argv), argv))
+    config = config_from_args(build_parser().parse_args(argv))
     config.validate()
     return config
 

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 import optlab.cli
 from optlab.checks import MAX_RUNS_WITHOUT_YES
 from optlab.cli import main
-from optlab.sweep.config import FIELD_CHECKS, SweepConfig
+from optlab.sweep.config import SweepConfig
+from optlab.sweep.schema import FIELD_CHECKS
 from tests.helpers import run_script
 
 BASE = ["--dataset", "synthetic", "--accelerator", "cpu", "--no-progress-bar"]

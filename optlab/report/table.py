@@ -1,9 +1,7 @@
 """The plain-text table a sweep ends with, one row per run."""
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from optlab.records.result_files import as_record
 from optlab.records.run_result import RunResult
 from optlab.report.selection import selection_score
 
@@ -12,13 +10,7 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
 
 
-def _records(results: Sequence[RunResult | Mapping[str, Any]]) -> list[RunResult]:
-    """The runs as records: the sweep's console hands the whole results it read from disk, as JSON objects."""
-    records = [result if isinstance(result, RunResult) else as_record(dict(result)) for result in results]
-    return [record for record in records if record is not None]
-
-
-def results_table(results: Sequence[RunResult | Mapping[str, Any]]) -> str:
+def results_table(results: Sequence[RunResult]) -> str:
     """optimizer, lr, seed, final val acc, test acc, best val acc, epochs, train seconds, diverged; best first by
     final val accuracy, the score the report chooses lrs by (the test set ranks nothing)."""
     header = ("optimizer", "lr", "seed", "final val acc", "test acc", "best val acc", "epochs", "train s", "diverged")
@@ -28,7 +20,7 @@ def results_table(results: Sequence[RunResult | Mapping[str, Any]]) -> str:
         score = selection_score(r)
         return (score is None, -(score or 0.0), r.optimizer, r.lr, r.seed)
 
-    for r in sorted(_records(results), key=rank):
+    for r in sorted(results, key=rank):
         diverged = f"yes (step {r.diverged_step})" if r.diverged else "no"
         rows.append((r.optimizer, f"{r.lr:g}", str(r.seed), _pct(r.final_val_acc), _pct(r.test_acc),
                      _pct(r.best_val_acc), str(r.epochs_run), f"{r.train_seconds:.1f}", diverged))

@@ -12,13 +12,8 @@ from optlab.records.order import grid_order
 from optlab.records.run_spec import RunSpec  # also imported from here by the sweep
 from optlab.search.protocol import confirmation_seeds, tuning_seeds
 from optlab.sweep.grid import arguments_for
-from optlab.sweep.schema import COMPILE_MODES, FIELD_CHECKS, VAL_EVERY_FOR_TARGET, SweepSettings
-from optlab.sweep.validation import check_unique_ids, parse_shard, validate
-
-# Imported from here before the schema had a module of its own.
-__all__ = ["COMPILE_MODES", "FIELD_CHECKS", "VAL_EVERY_FOR_TARGET", "RunSpec", "SweepConfig", "check_unique_ids",
-           "parse_shard", "problem_configs"]
-_check_unique_ids = check_unique_ids
+from optlab.sweep.schema import SweepSettings
+from optlab.sweep.validation import parse_shard, validate
 
 # Settings that change a run's numbers. Two sweeps that differ here must not share a folder;
 # the grid axes, paths and execution settings may differ (extend a grid, move machines, shard).

@@ -123,8 +123,3 @@ def dump(values: dict[str, Any]) -> str:
     comment = f"# left out, so the problem's defaults hold: {', '.join(unset)}\n" if unset else ""
     return comment + yaml.safe_dump(settings, sort_keys=False, default_flow_style=None, allow_unicode=True,
                                     width=120)
-
-
-def apply_sweep_file(build_parser, args: Any, argv: list[str] | None) -> Any:
-    """args as they are: the parser's parse_args reads the --config file itself (kept for older callers)."""
-    return args
