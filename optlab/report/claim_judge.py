@@ -2,7 +2,8 @@
 
 Each claim gathers its comparisons (claims.Comparison) at the lrs validation chose, adds them to the report's one
 family of verdicts before it is corrected, and reads its verdicts back after (see verdicts.report_verdicts).
-One class a little over the house length: the six claims share its chosen cells, family and grid edges.
+Kept whole: one class a little over the house length, since the six claims share its chosen cells, family and
+grid edges.
 """
 
 from optlab.records.run_result import ADAPTIVE, SGD, RunResult

@@ -9,6 +9,9 @@ A report judges many comparisons at once, so its verdicts are corrected together
 Holm's step-down method for the family-wise error rate (the default), or Benjamini–Hochberg for the false
 discovery rate. Each correction also gives the one interval level at which an interval excludes 0 exactly when
 its comparison is called clear, so a printed interval never contradicts the verdict beside it.
+
+Kept whole: a few lines over the house length, since the paired comparison and the correction that reads its
+p-values are one statistic.
 """
 
 import functools

@@ -11,6 +11,9 @@ heartbeat is older than the timeout. A lock file that cannot be read as a claim 
 is stale once it is older than a short grace period: a taker fills its new file within milliseconds. A stale
 claim is deleted by a taker holding an exclusive guard file, who judges it stale again first, and then claimed
 like a free run: whoever creates the new file exclusively wins. The run then resumes from its checkpoint.
+
+Kept whole: a few lines over the house length, since taking, keeping alive and judging a claim are one protocol
+that is read together.
 """
 
 import json
