@@ -8,6 +8,7 @@ import lightning as L
 
 from optlab.data import CIFAR10DataModule
 from optlab.errors import OptlabError
+from optlab.records.run_result import RunResult
 from optlab.records.run_spec import RunSpec
 from optlab.run import interrupts
 from optlab.run.checkpoint import checkpoint_loads, weights_checksum
@@ -77,4 +78,7 @@ def run_one(settings: RunSettings, spec: RunSpec, datamodule: CIFAR10DataModule)
         "test": test_ended - subset_ended,
         "total": time.perf_counter() - started,
     }
+    # The result is the record the report will read: a field of the wrong type fails here, at its writer,
+    # not in a report of a finished sweep.
+    RunResult.from_json(result, f"the result of {spec.run_id}")
     return result
