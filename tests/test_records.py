@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, run_script, sweep_args
 
-from optlab.records import DamagedRecord, ResultsFile, RunResult
+from optlab.problems import DEFAULT_PROBLEM
+from optlab.records import PROTOCOL_DEFAULTS, DamagedRecord, ResultsFile, RunResult, SweepManifest
 
 COMMITTED = sorted((ROOT / "docs").glob("**/results/*.json"))
+MANIFESTS = sorted((ROOT / "docs").glob("**/sweep.json"))
 
 
 def test_there_are_committed_results_to_check():
@@ -90,3 +92,24 @@ def test_records_import_no_torch():
     code = "import sys, optlab.records; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=lambda path: path.parent.name)
+def test_committed_manifests_round_trip_field_for_field(path: Path):
+    raw = json.loads(path.read_text())
+    manifest = SweepManifest.from_json(raw, str(path))
+    assert manifest.to_json() == raw
+    assert set(PROTOCOL_DEFAULTS) <= set(manifest.full_protocol)
+
+
+def test_a_manifest_from_before_a_protocol_field_gets_the_value_its_runs_were_made_with():
+    raw = {"protocol": {"max_epochs": 3}, "config": {"optimizers": ["adam"]}}
+    manifest = SweepManifest.from_json(raw)
+    assert manifest.world_size is None and manifest.search_spaces is None
+    assert manifest.full_protocol["problem"] == DEFAULT_PROBLEM and manifest.full_protocol["val_every"] == 1.0
+    assert manifest.to_json() == raw
+
+
+def test_a_manifest_whose_protocol_is_not_a_mapping_is_refused():
+    with pytest.raises(DamagedRecord, match="protocol is not a mapping"):
+        SweepManifest.from_json({"protocol": [1], "config": {}}, "sweep.json")

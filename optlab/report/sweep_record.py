@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from optlab.errors import OptlabError
+from optlab.records.manifest import SweepManifest
 from optlab.records.result_files import read_record
 from optlab.records.run_result import RunResult
 from optlab.report.plan import planned_run_ids
@@ -88,20 +89,19 @@ def load_sweep_record(sweep_dir: Path) -> SweepRecord:
     if not manifest.is_file():
         raise OptlabError(f"{sweep_dir} has no sweep.json, so it is not a sweep folder written by scripts/sweep.py")
     try:
-        recorded = _read(manifest)
-        protocol, config = dict(recorded["protocol"]), dict(recorded["config"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        recorded = SweepManifest.from_json(_read(manifest), manifest.name)
+    except (OSError, ValueError) as error:  # a DamagedRecord is a ValueError
         raise OptlabError(f"{manifest} cannot be read ({type(error).__name__}: {error})") from None
     runs, unreadable = load_runs(sweep_dir)
     if not runs:
         raise OptlabError(f"{sweep_dir} has no finished runs yet (no results/*.json, no runs in results.json)")
-    planned = planned_run_ids(config, runs)
+    planned = planned_run_ids(recorded.config, runs)
     present = {run.run_id for run in runs}
-    order = {name: index for index, name in enumerate(config.get("optimizers", []))}
+    order = {name: index for index, name in enumerate(recorded.config.get("optimizers", []))}
     runs.sort(key=lambda r: (order.get(r.optimizer, len(order)), r.optimizer, r.lr, r.seed))
     return SweepRecord(
-        sweep_dir=sweep_dir, protocol=protocol, config=config, runs=runs,
+        sweep_dir=sweep_dir, protocol=dict(recorded.protocol), config=dict(recorded.config), runs=runs,
         missing=[run_id for run_id in planned if run_id not in present],
         extra=sorted(present - set(planned)), unreadable=unreadable,
-        search_spaces=recorded.get("search_spaces") or {},
+        search_spaces=recorded.search_spaces or {},
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 from optlab import checks
 from optlab.optimizers.registry import optimizer_family
-from optlab.problems import DEFAULT_PROBLEM, get_problem
+from optlab.problems import get_problem
 from optlab.records.order import grid_order
 from optlab.records.run_spec import RunSpec  # also imported from here by the sweep
 from optlab.search.protocol import confirmation_seeds, tuning_seeds
@@ -23,9 +23,6 @@ PROTOCOL_FIELDS = (
     "synthetic_size", "channels_last", "fused", "problem", "l2", "val_every", "limit_eval_batches",
     "search", "search_space", "search_seed", "tune_seeds",
 )
-# Protocol fields added later, with the value a folder recorded before them was run with: it stays resumable.
-PROTOCOL_DEFAULTS = {"problem": DEFAULT_PROBLEM, "l2": 0.0, "val_every": 1.0, "limit_eval_batches": None,
-                     "search": "grid", "search_space": [], "search_seed": 0, "tune_seeds": None}
 
 
 @dataclass

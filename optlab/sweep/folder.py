@@ -5,10 +5,10 @@ import dataclasses
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 from optlab.errors import OptlabError
-from optlab.sweep.config import PROTOCOL_DEFAULTS, RunSpec, SweepConfig
+from optlab.records.manifest import SweepManifest
+from optlab.sweep.config import RunSpec, SweepConfig
 from optlab.sweep.results import check_world_size, read_json, write_json_atomic
 from optlab.sweep.run_claims import RunClaims
 
@@ -46,8 +46,8 @@ def claim_sweep_folder(config: SweepConfig, world_size: int | None = None) -> No
     recorded_world_size = None
     if manifest.is_file():
         record = _recorded(manifest)
-        recorded_world_size = record.get("world_size")
-        recorded = {**PROTOCOL_DEFAULTS, **record.get("protocol", {})}
+        recorded_world_size = record.world_size
+        recorded = record.full_protocol
         differences = [f"{key}: {recorded.get(key)!r} there, {value!r} here"
                        for key, value in config.protocol().items()
                        if recorded.get(key) != value]
@@ -69,6 +69,7 @@ def claim_sweep_folder(config: SweepConfig, world_size: int | None = None) -> No
     if config.search != "grid":  # the report reads the ranges (importance, edges) without the registry
         manifest_record["search_spaces"] = {name: [dataclasses.asdict(param) for param in space]
                                             for name, space in config.search_spaces().items()}
+    SweepManifest.from_json(manifest_record, str(manifest))  # what the report will read: wrong types fail here
     write_json_atomic(manifest, manifest_record)
 
 
@@ -81,13 +82,10 @@ def _check_world_size(sweep_dir: Path, recorded: int | None, world_size: int) ->
     check_world_size(sweep_dir, world_size)
 
 
-def _recorded(manifest: Path) -> dict[str, Any]:
+def _recorded(manifest: Path) -> SweepManifest:
     """What sweep.json records, or one line saying the file is damaged and how to go on."""
     try:
-        recorded = read_json(manifest)
-    except ValueError:  # not JSON, or not text (UnicodeDecodeError is a ValueError)
-        recorded = None
-    if not isinstance(recorded, dict) or not isinstance(recorded.get("protocol", {}), dict):
+        return SweepManifest.from_json(read_json(manifest), str(manifest))
+    except ValueError:  # not JSON, not text (UnicodeDecodeError), or not the record (DamagedRecord): all ValueErrors
         raise OptlabError(f"{manifest} is damaged (not a sweep record: not JSON, or not the fields scripts/sweep.py "
-                          "writes); use --restart to start over or a new --name")
-    return recorded
+                          "writes); use --restart to start over or a new --name") from None
