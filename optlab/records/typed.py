@@ -31,56 +31,76 @@ def _is_optional(kind: Any) -> tuple[bool, Any]:
     return False, kind
 
 
-def _read(kind: Any, value: Any, where: str) -> Any:
-    """value as `kind`: exact types (a bool is no number), nested records and tuples of them read in turn."""
-    optional, inner = _is_optional(kind)
-    if value is None:
-        if optional or kind is Any:
-            return None
-        raise DamagedRecord(f"{where} is null")
-    kind = inner
-    if kind is Any:
+def _path(where: str, key: str | int) -> str:
+    return f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}"
+
+
+Reader = Callable[[Any, str, "str | int"], Any]
+
+
+def _exactly(kinds: tuple[type, ...], says: str, excluded: type | None = None) -> Reader:
+    def read(value: Any, where: str, key: str | int) -> Any:
+        if not isinstance(value, kinds) or (excluded is not None and isinstance(value, excluded)):
+            raise DamagedRecord(f"{_path(where, key)} {says}")
         return value
+    return read
+
+
+@functools.cache
+def _reader(kind: Any) -> Reader:
+    """How a value of `kind` is read, worked out once per type: exact types (a bool is no number), nested records
+    and tuples of them read in turn. A value's place (where, key) becomes text only when it is refused."""
+    optional, inner = _is_optional(kind)
+    if kind is Any or inner is Any:
+        return lambda value, where, key: value
+    read_inner = _inner_reader(inner)
+
+    def read(value: Any, where: str, key: str | int) -> Any:
+        if value is None:
+            if optional:
+                return None
+            raise DamagedRecord(f"{_path(where, key)} is null")
+        return read_inner(value, where, key)
+    return read
+
+
+def _inner_reader(kind: Any) -> Reader:
     if isinstance(kind, type) and issubclass(kind, JsonRecord):
-        return kind.from_json(value, where)
+        return lambda value, where, key: kind.from_json(value, _path(where, key))
     origin = typing.get_origin(kind)
     if origin is tuple:
-        if not isinstance(value, list):
-            raise DamagedRecord(f"{where} is not a list")
-        item = typing.get_args(kind)[0]
-        return tuple(_read(item, entry, f"{where}[{index}]") for index, entry in enumerate(value))
+        item = _reader(typing.get_args(kind)[0])
+
+        def read_tuple(value: Any, where: str, key: str | int) -> tuple:
+            if not isinstance(value, list):
+                raise DamagedRecord(f"{_path(where, key)} is not a list")
+            place = _path(where, key)
+            return tuple(item(entry, place, index) for index, entry in enumerate(value))
+        return read_tuple
     if origin in (dict, Mapping) or kind is dict:
-        if not isinstance(value, dict):
-            raise DamagedRecord(f"{where} is not a mapping")
-        return dict(value)
-    if kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise DamagedRecord(f"{where} is not a number")
-        return value  # a whole number stays one, so a file is written back as it was read
+        mapping = _exactly((dict,), "is not a mapping")
+        return lambda value, where, key: dict(mapping(value, where, key))
+    if kind is float:  # a whole number stays one, so a file is written back as it was read
+        return _exactly((int, float), "is not a number", excluded=bool)
     if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise DamagedRecord(f"{where} is not a whole number")
-        return value
+        return _exactly((int,), "is not a whole number", excluded=bool)
     if kind in (str, bool):
-        if not isinstance(value, kind):
-            raise DamagedRecord(f"{where} is not a {kind.__name__}")
-        return value
-    if kind is list or typing.get_origin(kind) is list:
-        if not isinstance(value, list):
-            raise DamagedRecord(f"{where} is not a list")
-        return value
-    raise TypeError(f"no reader for {kind!r} ({where})")
+        return _exactly((kind,), f"is not a {kind.__name__}")
+    if kind is list or origin is list:
+        return _exactly((list,), "is not a list")
+    raise TypeError(f"no reader for {kind!r}")
 
 
 @functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    """A record class's field types, resolved once (reading a sweep reads every epoch of every run)."""
-    return typing.get_type_hints(cls)
-
-
-@functools.cache
-def _fields(cls: type) -> tuple[dataclasses.Field, ...]:
-    return dataclasses.fields(cls)
+def _plan(cls: type) -> tuple[tuple[tuple[str, Reader, bool], ...], frozenset[str]]:
+    """A record class's fields to read, each with its reader and whether it has a default, and every field name:
+    worked out once (reading a sweep reads every epoch of every run)."""
+    hints = typing.get_type_hints(cls)
+    fields = dataclasses.fields(cls)
+    steps = tuple((spec.name, _reader(hints[spec.name]),
+                   spec.default is not dataclasses.MISSING or spec.default_factory is not dataclasses.MISSING)
+                  for spec in fields if spec.name not in _SKIP)
+    return steps, frozenset(spec.name for spec in fields)
 
 
 def _write(value: Any) -> Any:
@@ -105,23 +125,19 @@ class JsonRecord:
         where = where or cls.__name__
         if not isinstance(payload, Mapping):
             raise DamagedRecord(f"{where} is not a mapping")
-        hints = _hints(cls)
+        steps, names = _plan(cls)
         values: dict[str, Any] = {}
         filled = []
-        for spec in _fields(cls):
-            name = spec.name
-            if name in _SKIP:
-                continue
+        for name, read, has_default in steps:
             if name in payload:
-                values[name] = _read(hints[name], payload[name], f"{where}.{name}")
+                values[name] = read(payload[name], where, name)
             elif name in cls.legacy:
                 values[name] = cls.legacy[name](payload)
                 filled.append(name)
-            elif spec.default is not dataclasses.MISSING or spec.default_factory is not dataclasses.MISSING:
+            elif has_default:
                 filled.append(name)
             else:
                 raise DamagedRecord(f"{where} has no {name!r}")
-        names = {spec.name for spec in _fields(cls)}
         extra = {key: value for key, value in payload.items() if key not in names}
         return cls(**values, extra=extra, filled=frozenset(filled))  # type: ignore[call-arg]
 
