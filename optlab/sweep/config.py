@@ -55,7 +55,7 @@ class SweepConfig(SweepSettings):
 
     def runs(self) -> list[RunSpec]:
         """The whole grid in a fixed order (shards rely on it): optimizers interleaved, see grid_order. A search
-        plans its runs as it goes (search/driver.py): it has no grid."""
+        plans its runs as it goes (sweep/searching.py): it has no grid."""
         if self.search != "grid":
             return []
         grids = {name: self.lr_grid(name) for name in self.optimizers}
