@@ -135,3 +135,32 @@ def test_two_workers_asking_at_once_never_exceed_the_budget(tmp_path):
     states = [trial.state for trial in one.frozen()]
     assert states.count(TrialState.RUNNING) == 3 and states.count(TrialState.PRUNED) == 1
     assert len(one.pending()) == 3 and one.ask(3) is None
+
+
+def _asked_halfway(where, search: str):
+    """A trial another process is asking this moment: stored, its first value set, the others not yet."""
+    import optuna
+
+    from optlab.search.study import distributions
+
+    raw = study(where, search)._study(0)
+    trial = raw.ask()
+    first = SPACE[0]
+    shape = distributions(SPACE)[first.name]
+    trial.suggest_float(first.name, shape.low, shape.high, log=shape.log)
+    assert set(optuna.load_study(study_name="sweep/adam", storage=storage_for(where)).trials[0].params) == {first.name}
+
+
+@pytest.mark.parametrize("search", ["random", "qmc"])
+def test_a_trial_caught_while_being_asked_is_the_point_its_asker_will_store(tmp_path, search):
+    where = tmp_path / "half.journal"
+    _asked_halfway(where, search)
+    (pending,) = study(where, search).pending()
+    whole = run(study(tmp_path / "whole.journal", search), 1)[0]  # trial 0 asked in one go
+    assert pending.number == 0 and pending.point == pytest.approx(whole)
+
+
+def test_a_tpe_trial_caught_while_being_asked_is_not_handed_out_yet(tmp_path):
+    where = tmp_path / "half.journal"
+    _asked_halfway(where, "tpe")
+    assert study(where, "tpe").pending() == []

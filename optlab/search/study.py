@@ -164,8 +164,18 @@ class OptimizerStudy:
     def frozen(self) -> list[FrozenTrial]:
         return self._study(0).get_trials(deepcopy=False)
 
-    def _trial(self, frozen: FrozenTrial) -> Trial:
-        return self._trial_from(frozen.number, frozen.params)
+    def _trial(self, frozen: FrozenTrial) -> Trial | None:
+        """The trial a stored one is. A trial another process is asking right now is stored before its values
+        (Optuna sets them one by one): a fixed design's missing values are the ones it is setting (a function of
+        the trial number); a TPE trial is not yet one (None) until its asker has sampled it."""
+        params = dict(frozen.params)
+        if any(param.name not in params for param in self.space):
+            if self.search == "tpe":
+                return None
+            unit = unit_point(self.search, self.seed, self.optimizer, frozen.number, len(self.space))
+            for index, param in enumerate(self.space):
+                params.setdefault(param.name, from_unit(param, float(unit[index])))
+        return self._trial_from(frozen.number, params)
 
     def _trial_from(self, number: int, params: dict[str, float]) -> Trial:
         point = {param.name: params[param.name] for param in self.space}
@@ -174,7 +184,8 @@ class OptimizerStudy:
 
     def pending(self) -> list[Trial]:
         """Trials asked and not yet told: killed or still running somewhere; their runs resume."""
-        return [self._trial(t) for t in self.frozen() if t.state == TrialState.RUNNING]
+        trials = [self._trial(t) for t in self.frozen() if t.state == TrialState.RUNNING]
+        return [trial for trial in trials if trial is not None]
 
     def ask(self, budget: int) -> Trial | None:
         """A new trial, or None once the budget is spent (told or still pending). Two processes asking at once
@@ -204,5 +215,6 @@ class OptimizerStudy:
     def told(self) -> list[tuple[Trial, float | None]]:
         """Finished trials with their scores (None for failed ones), in trial order."""
         done = (TrialState.COMPLETE, TrialState.FAIL)
-        return [(self._trial(t), t.value if t.state == TrialState.COMPLETE else None)
-                for t in self.frozen() if t.state in done]
+        finished = [(self._trial(t), t.value if t.state == TrialState.COMPLETE else None)
+                    for t in self.frozen() if t.state in done]
+        return [(trial, score) for trial, score in finished if trial is not None]
