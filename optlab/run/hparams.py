@@ -20,19 +20,33 @@ FINAL_SCALARS = {"test/generalization_gap": "generalization_gap", "train/images_
                  "train/diverged": "diverged"}
 
 
+def run_hyperparameters(settings: RunSettings, spec: RunSpec) -> dict[str, Any]:
+    """A run's hyperparameters, listed once: hparams.yaml holds them as they are, the HParams tab as plain values
+    (run_hparams)."""
+    return {
+        "optimizer": spec.optimizer, "family": settings.family, "lr": spec.lr, "seed": spec.seed,
+        "stage": spec.stage, "trial": spec.trial, "search_point": dict(spec.point),
+        "optimizer_kwargs": settings.optimizer_kwargs, "problem": settings.problem, "schedule": settings.schedule,
+        "warmup_epochs": settings.warmup_epochs, "max_epochs": settings.max_epochs, "batch_size": settings.batch_size,
+        "l2": settings.l2, "augment": settings.augment, "precision": settings.precision,
+    }
+
+
+# Constant within any sweep (part of its protocol) and not a column the tab compares by.
+NOT_IN_THE_TAB = ("warmup_epochs",)
+
+
 def run_hparams(settings: RunSettings, spec: RunSpec) -> dict[str, Any]:
     """A run's hyperparameters as the HParams tab shows them (plain str, float, int or bool values); a search
     trial's run also its stage, trial number and every searched value."""
-    searched = {} if settings.search == "grid" else {"stage": spec.stage, "trial": -1 if spec.trial is None else
-                                                     spec.trial, **dict(spec.point)}
-    return {
-        "optimizer": spec.optimizer, "family": settings.family, "lr": spec.lr, "seed": spec.seed,
-        **searched,
-        "optimizer_kwargs": json.dumps(settings.optimizer_kwargs, sort_keys=True, default=list),
-        "problem": settings.problem, "batch_size": settings.batch_size, "l2": settings.l2,
-        "schedule": settings.schedule, "augment": settings.augment, "precision": settings.precision,
-        "max_epochs": settings.max_epochs,
-    }
+    every = run_hyperparameters(settings, spec)
+    identity = {key: every.pop(key) for key in ("optimizer", "family", "lr", "seed")}
+    stage, trial, point = every.pop("stage"), every.pop("trial"), every.pop("search_point")
+    searched = {} if settings.search == "grid" else {"stage": stage, "trial": -1 if trial is None else trial,
+                                                     **point}
+    rest = {key: json.dumps(value, sort_keys=True, default=list) if key == "optimizer_kwargs" else value
+            for key, value in every.items() if key not in NOT_IN_THE_TAB}
+    return {**identity, **searched, **rest}
 
 
 def set_value(target, value: Any) -> None:
@@ -88,13 +102,9 @@ def _plain(value: Any) -> Any:
 def write_run_hparams(path: Path, settings: RunSettings, spec: RunSpec, result: dict, val_size: int) -> None:
     """The run's hyperparameters, replacing the empty file Lightning writes before any are logged."""
     hparams = {
-        "optimizer": spec.optimizer, "family": result["family"], "lr": spec.lr, "seed": spec.seed,
-        "stage": spec.stage, "trial": spec.trial, "search_point": dict(spec.point),
-        "optimizer_kwargs": result["optimizer_kwargs"], "schedule": settings.schedule,
-        "warmup_epochs": settings.warmup_epochs, "max_epochs": settings.max_epochs,
-        "batch_size": settings.batch_size, "effective_batch_size": result["effective_batch_size"],
-        "dataset": settings.dataset_source, "val_size": val_size, "augment": settings.augment,
-        "precision": result["precision"], "limit_train_batches": settings.limit_train_batches,
-        "limit_eval_batches": settings.limit_eval_batches, "max_loss": settings.max_loss,
+        **run_hyperparameters(settings, spec), "effective_batch_size": result["effective_batch_size"],
+        "dataset": settings.dataset_source, "val_size": val_size, "precision": result["precision"],
+        "limit_train_batches": settings.limit_train_batches, "limit_eval_batches": settings.limit_eval_batches,
+        "max_loss": settings.max_loss,
     }
     write_text_atomic(path, yaml.safe_dump(_plain(hparams), sort_keys=False))
