@@ -43,13 +43,6 @@ def check_lr(lr: float) -> None:
         raise OptlabError(f"learning rate must be a finite number > 0, got {checks.shown(lr)}")
 
 
-def argument_defaults(name: str) -> dict[str, Any]:
-    """The value each keyword argument has when not given: the registry entry's, else the signature's."""
-    signature = {p.name: p.default for p in _signature(name).parameters.values()
-                 if p.default is not inspect.Parameter.empty}
-    return {**signature, **optimizer_spec(name).defaults}
-
-
 def flag_text(value: Any) -> str:
     """A value as --optimizer-args spells it: 0.9,0.999 for a pair."""
     if isinstance(value, (list, tuple)):

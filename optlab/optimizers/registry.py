@@ -7,7 +7,6 @@ arguments.py (what each takes), building.py (an optimizer on parameters) and che
 from optlab.optimizers.arguments import (
     accepted_arguments,
     accepts_argument,
-    argument_defaults,
     check_lr,
     default_arguments,
     flag_text,
@@ -23,6 +22,6 @@ from optlab.optimizers.specs import ADAM_GRID, OPTIMIZERS, OptimizerSpec, optimi
 
 __all__ = [
     "ADAM_GRID", "IDENTICAL_FASTER_ON_CPU", "OPTIMIZERS", "OptimizerSpec", "accepted_arguments", "accepts_argument",
-    "argument_defaults", "build_optimizer", "check_lr", "check_optimizer_args", "default_arguments", "flag_text",
+    "build_optimizer", "check_lr", "check_optimizer_args", "default_arguments", "flag_text",
     "implementation_arguments", "optimizer_family", "optimizer_spec", "optimizer_state_bytes",
 ]

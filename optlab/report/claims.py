@@ -11,15 +11,11 @@ while an optimizer it compares sits at the edge of its lr grid is "not tuned" in
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from optlab.report.family import Verdict
 from optlab.report.formatting import verdict_text
 from optlab.report.selection import Cell
 from optlab.report.stats import MIN_SEEDS, Paired
-
-if TYPE_CHECKING:  # the judge reads a sweep record; what a claim is does not
-    pass
 
 
 class ClaimKey(StrEnum):

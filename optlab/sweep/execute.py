@@ -90,7 +90,7 @@ def run_sweep(config: SweepConfig) -> SweepResult:
             stopped.finished, stopped.planned = len(results), len(results) + len(missing)
         raise
     ran = time.perf_counter()
-    results, missing = write_results_file(config) if ranks.rank == 0 else (collect(config.sweep_dir)[0], [])
+    results, missing = write_results_file(config) if ranks.rank == 0 else (collect(config.sweep_dir), [])
     phases = {"prepare": prepared - started, "runs": ran - prepared, "collect": time.perf_counter() - ran}
     return SweepResult(config.sweep_dir, results, missing, failed, skipped, elsewhere, phases)
 
@@ -183,7 +183,7 @@ def _run_grid(config: SweepConfig, execute: Execute, ranks: Ranks) -> tuple[dict
     """This shard's grid, then with --confirm-seeds each optimizer's best lr again on those seeds."""
     failed, elsewhere = execute(config.shard_runs())
     if config.confirmation_seeds:
-        confirm = ranks.broadcast(grid_confirmations(config, collect(config.sweep_dir)[0])
+        confirm = ranks.broadcast(grid_confirmations(config, collect(config.sweep_dir))
                                   if ranks.rank == 0 else None)
         more_failed, more_elsewhere = execute(confirm)
         failed, elsewhere = {**failed, **more_failed}, elsewhere + more_elsewhere
@@ -194,7 +194,7 @@ def _train_planned(ready: Prepared, skipped: list[str], planned: list[RunSpec]) 
     """Train the planned runs that have no result yet: in turn, or side by side as --parallel plans; the runs
     already finished are added to `skipped`."""
     config, ranks = ready.config, ready.ranks
-    finished = ranks.broadcast({result["run_id"] for result in collect(config.sweep_dir)[0]})
+    finished = ranks.broadcast({result["run_id"] for result in collect(config.sweep_dir)})
     todo = [spec for spec in planned if spec.run_id not in finished]
     for spec in planned:
         if spec.run_id in finished:

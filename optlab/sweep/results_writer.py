@@ -5,18 +5,15 @@ from pathlib import Path
 
 from optlab.records.result_files import kept_records, read_results, records_of
 from optlab.report.plan import planned_run_ids
-from optlab.sweep.config import RunSpec, SweepConfig
+from optlab.sweep.config import SweepConfig
 from optlab.sweep.folder import results_dir
 from optlab.sweep.ranks import say
 from optlab.sweep.results import write_json_atomic
 
 
-def collect(sweep_dir: Path, planned: list[RunSpec] | None = None) -> tuple[list[dict], list[str]]:
-    """Every finished run's whole result in the folder (all shards), and the planned runs still missing."""
-    results, _ = read_results(results_dir(sweep_dir))
-    done = {result["run_id"] for result in results}
-    missing = [spec.run_id for spec in planned or [] if spec.run_id not in done]
-    return results, missing
+def collect(sweep_dir: Path) -> list[dict]:
+    """Every finished run's whole result in the folder (all shards)."""
+    return read_results(results_dir(sweep_dir))[0]
 
 
 def write_results_file(config: SweepConfig) -> tuple[list[dict], list[str]]:
@@ -27,7 +24,7 @@ def write_results_file(config: SweepConfig) -> tuple[list[dict], list[str]]:
     summary = config.sweep_dir / "results.json"
     while True:
         listed = _result_names(config.sweep_dir)
-        results, _ = collect(config.sweep_dir)
+        results = collect(config.sweep_dir)
         kept, summary_aside = kept_records(summary, results_dir(config.sweep_dir), {r["run_id"] for r in results})
         if summary_aside is not None:
             say(f"{summary.name} is damaged: kept as {summary_aside.name}, writing it again")
