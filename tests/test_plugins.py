@@ -123,3 +123,17 @@ def test_a_plugin_file_that_fails_to_import_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: plug-in optimizer") and "RuntimeError: no GPU here" in err and "\n" not in err
     assert not (tmp_path / "broken").exists()
+
+
+def test_checking_a_plug_in_leaves_the_random_state_as_it_was(tmp_path):
+    """A plug-in whose step draws random numbers, checked before the network is built, must not move the seed's
+    initial weights."""
+    import torch
+
+    path = tmp_path / "noisy.py"
+    path.write_text("import torch\n\n\nclass Noisy(torch.optim.SGD):\n    def step(self, closure=None):\n"
+                    "        torch.rand(3)\n        return super().step(closure)\n")
+    torch.manual_seed(0)
+    before = torch.random.get_rng_state()
+    check_optimizer_args(f"{path}:Noisy", 0.1)
+    assert torch.equal(torch.random.get_rng_state(), before)

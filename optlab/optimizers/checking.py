@@ -6,7 +6,7 @@ import torch
 from torch import optim
 
 from optlab.errors import OptlabError
-from optlab.optimizers.arguments import accepted_arguments, accepts_argument, argument_defaults, check_lr, check_shape
+from optlab.optimizers.arguments import accepted_arguments, accepts_argument, check_lr, check_shape, default_arguments
 from optlab.optimizers.building import build_optimizer
 from optlab.optimizers.plugins import is_plugin
 from optlab.optimizers.specs import optimizer_spec
@@ -26,16 +26,18 @@ def check_optimizer_args(name: str, lr: float, kwargs: dict[str, Any] | None = N
             raise OptlabError(
                 f"optimizer {name!r} takes no argument {key!r}; it takes: {', '.join(accepted_arguments(name))}"
             )
-    defaults = argument_defaults(name)
+    defaults = default_arguments(name)
     for key, value in kwargs.items():
         if key in defaults:
             check_shape(key, value, defaults[key], (given or {}).get(key, key))
     # Let the optimizer validate values (betas out of range, negative weight decay...) on a dummy layer:
-    # a weight matrix and a bias, as every network has.
-    params = [torch.zeros(2, 2, requires_grad=True), torch.zeros(2, requires_grad=True)]
-    optimizer = build_optimizer(name, params, lr, kwargs)
-    if is_plugin(name):
-        _check_step_calls_closure(name, optimizer, params)
+    # a weight matrix and a bias, as every network has. The random state is restored after, so a plug-in that
+    # draws numbers here cannot change the initial weights built next from the run's seed.
+    with torch.random.fork_rng(devices=[]):
+        params = [torch.zeros(2, 2, requires_grad=True), torch.zeros(2, requires_grad=True)]
+        optimizer = build_optimizer(name, params, lr, kwargs)
+        if is_plugin(name):
+            _check_step_calls_closure(name, optimizer, params)
 
 
 def _check_step_calls_closure(name: str, optimizer: optim.Optimizer, params: list[torch.Tensor]) -> None:
