@@ -1,6 +1,5 @@
 """One run: one Trainer, fitted (or resumed), tested, summarized."""
 
-import shutil
 import time
 from typing import Any
 
@@ -65,8 +64,6 @@ def run_one(settings: RunSettings, spec: RunSpec, datamodule: CIFAR10DataModule)
         return None
     result = run_result(settings, spec, trainer, model, monitor, test, final_train_acc, resumed, initial_weights)
     log_hparams(trainer.logger, settings, spec, result, val_size)
-    if not settings.keep_checkpoints:
-        shutil.rmtree(last.parent, ignore_errors=True)
     meter = monitor.meter
     result["phase_seconds"] = {
         # Where this attempt's wall-clock went (a resumed run counts only its last attempt).

@@ -38,7 +38,6 @@ class RunSettings:
     compile_mode: str
     fused: bool
     cuda_graphs: str
-    keep_checkpoints: bool
     progress: bool
     concurrent_runs: int  # runs planned on this run's device at once
     world_size: int | None = None  # the sweep folder's: a run with another refuses to train; None: not checked

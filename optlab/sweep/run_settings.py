@@ -20,7 +20,7 @@ def settings_for(config: SweepConfig, spec: RunSpec, world_size: int | None = No
         accelerator=config.accelerator, devices=devices, strategy=config.strategy, num_nodes=config.num_nodes,
         precision=config.precision, deterministic=config.deterministic, channels_last=config.channels_last,
         compile=config.compile, compile_mode=config.compile_mode, fused=config.fused,
-        cuda_graphs=config.cuda_graphs, keep_checkpoints=config.keep_checkpoints, progress=config.progress,
+        cuda_graphs=config.cuda_graphs, progress=config.progress,
         concurrent_runs=config.concurrent_runs, world_size=world_size,
     )
 

@@ -1,6 +1,7 @@
 """Which process trains a run: a typed decision taken under the run claims (run, resume, skip or leave), and
 the result saved only while the claim is still this process's."""
 
+import shutil
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -82,3 +83,5 @@ def save_result(config: SweepConfig, spec: RunSpec, claim: RunClaim, result: dic
         say(f"lost the claim on {spec.run_id} to another process; its result is left to that process")
         return
     write_json_atomic(result_path(config.sweep_dir, spec), result)
+    if not config.keep_checkpoints:  # only once the result is safe: a run stopped before this resumes, not restarts
+        shutil.rmtree(checkpoint_path(config.sweep_dir, spec).parent, ignore_errors=True)
