@@ -22,7 +22,7 @@ from optlab.report.claims import (
     overall,
 )
 from optlab.report.family import Family, test_acc_key
-from optlab.report.formatting import DASH, lr_text, mib, paired_text, pct_spread
+from optlab.report.formatting import DASH, count_text, lr_text, mib, paired_text, pct_spread
 from optlab.report.grid_edges import grid_edges
 from optlab.report.selection import Cell, Choice, ranked_by_val, selection_score
 from optlab.report.stats import PROCEDURES, paired, spread
@@ -121,10 +121,12 @@ class ClaimJudge:
 
     def less_lr_sensitive(self) -> Claim:
         statement = "Adaptive methods are less sensitive to the learning rate than the SGD family."
-        rule = ("sensitivity = val acc at an optimizer's best minus at its worst lr (by mean, over the lrs every "
-                "compared optimizer ran), per seed; per seed, the SGD family's mean sensitivity minus the adaptive "
-                f"group's, {TEST_RULE}; inconclusive while any compared optimizer stays below the target at every "
-                "shared lr (the figure depends on how far the grid reaches on either side of each optimizer's best lr)")
+        rule = ("sensitivity = val acc at an optimizer's best minus at its worst lr (ranked by mean on the seeds "
+                "that choose, over the lrs every compared optimizer ran), per held-out seed where every lr ran on them "
+                "(else per seed that chose); per seed, the SGD "
+                f"family's mean sensitivity minus the adaptive group's, {TEST_RULE}; inconclusive while any compared "
+                "optimizer stays below the target at every shared lr (the figure depends on how far the grid reaches "
+                "on either side of each optimizer's best lr)")
         adaptive, sgd_family, missing = self._both_families()
         if not self.record.has_validation:
             missing.append("no validation split")
@@ -133,17 +135,25 @@ class ClaimJudge:
         shared = set.intersection(*grids) if grids else set()
         if len(shared) < 2:
             missing.append(f"needs at least 2 lrs run by every compared optimizer (shared: {len(shared)})")
+        # The best and worst lrs are those the choosing seeds rank; their gap is measured on the held-out seeds
+        # where every lr ran again there (a grid without confirmation runs), else on the seeds that chose.
+        held_out = {name: {cell.lr: cell for cell in self.choices[name].judged_cells} for name in compared}
+        on_held_out = all(shared <= set(held_out[name]) for name in compared)
+        where = "held-out seed" if on_held_out else "seed that chose"
         if missing:
             return Claim(ClaimKey.ADAPTIVE_LESS_LR_SENSITIVE, statement, rule, INCONCLUSIVE, (), tuple(missing))
         findings, per_seed = [], {}
         for name in compared:
             ranked = ranked_by_val([cell for cell in self.choices[name].cells if cell.lr in shared])
             worst, best = ranked[0], ranked[-1]
+            if on_held_out:
+                worst, best = held_out[name][worst.lr], held_out[name][best.lr]
             drop = paired(by_seed(best, _val), by_seed(worst, _val))
             per_seed[name] = dict(zip(_seeds(best, worst), drop.differences))
             findings.append(Evidence(f"{name}: {pct_spread(best.val)} at lr {lr_text(best.lr)}, "
                                      f"{pct_spread(worst.val)} at lr {lr_text(worst.lr)}: sensitivity "
-                                     f"{DASH if drop.mean is None else f'{100 * drop.mean:.1f}'} pts"))
+                                     f"{DASH if drop.mean is None else f'{100 * drop.mean:.1f}'} pts over "
+                                     f"{count_text(drop.n, where)}"))
         # An optimizer that learns at no lr of the grid looks flat, which is not robustness.
         flat = [name for name in compared
                 if max(c.val.mean for c in self.choices[name].cells if c.lr in shared) < self.record.target_acc]

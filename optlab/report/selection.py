@@ -72,6 +72,9 @@ class Choice:
     reason: str
     selected: Cell | None = None
     judged_on: str = ""  # which runs `chosen` holds: "confirmation runs", "held-out seeds 3 4 5", "every seed"
+    # Every configuration again on the seeds that judge (a grid judged on held-out seeds; empty otherwise): what a
+    # comparison of the lrs themselves (the lr-sensitivity claim) rests on, ranked by the cells that chose.
+    judged_cells: tuple[Cell, ...] = ()
 
     @property
     def family(self) -> str | None:
@@ -163,9 +166,14 @@ def _held_out(choice: Choice, judging: list[int], every: list[RunResult]) -> Cho
     if selected is None:
         return choice
     runs = [run for run in every if _same_configuration(selected, run) and run.seed in judging]
+    if not runs:  # a sweep still under way: no verdict yet, as for a configuration not yet confirmed
+        waiting = f"its chosen configuration ({selected.label}) has no run on the held-out seeds yet"
+        return Choice(choice.optimizer, choice.cells, None, waiting, selected)
     cell = Cell(choice.optimizer, selected.lr, tuple(sorted(runs, key=lambda r: r.seed)), selected.trial)
+    held_out = [run for run in every if run.optimizer == choice.optimizer and run.seed in judging]
     return Choice(choice.optimizer, choice.cells, cell, f"{choice.reason} (seeds that choose)", selected,
-                  f"held-out seeds {' '.join(map(str, judging))}")
+                  f"held-out seeds {' '.join(map(str, judging))}",
+                  tuple(group_cells(held_out).get(choice.optimizer, [])))
 
 
 def _replace_judged(choice: Choice, judged_on: str) -> Choice:
