@@ -13,7 +13,7 @@ from optlab.records.run_spec import RunSpec  # also imported from here by the sw
 from optlab.search.protocol import confirmation_seeds, tuning_seeds
 from optlab.sweep.grid import arguments_for
 from optlab.sweep.schema import SweepSettings
-from optlab.sweep.validation import parse_shard, validate
+from optlab.sweep.validation import check_name, parse_shard, validate
 
 # Settings that change a run's numbers. Two sweeps that differ here must not share a folder;
 # the grid axes, paths and execution settings may differ (extend a grid, move machines, shard).
@@ -101,5 +101,6 @@ def problem_configs(values: dict[str, Any], problems: list[str]) -> list[SweepCo
     checks.list_of(checks.text)(problems, "--problem")
     if len(problems) == 1:
         return [SweepConfig(**{**values, "problem": problems[0]})]
+    check_name(values.get("name", "sweep"))  # before it becomes the problems' parent folder
     parent = str(Path(values.get("log_dir", "lightning_logs")) / values.get("name", "sweep"))
     return [SweepConfig(**{**values, "problem": name, "log_dir": parent, "name": name}) for name in problems]

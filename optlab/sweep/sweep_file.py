@@ -69,6 +69,8 @@ def load(path: Path) -> dict[Any, Any]:
         raise OptlabError(f"--config {path} is not a text file (not UTF-8); give a YAML file") from None
     except DuplicateKey as error:
         raise OptlabError(f"--config {path}: {error}") from None
+    except RecursionError:
+        raise OptlabError(f"--config {path} nests its values too deeply to be a sweep file; give flat values") from None
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""

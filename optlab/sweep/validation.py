@@ -30,8 +30,7 @@ def validate(config: "SweepConfig") -> None:
     checks.grid_size(config.optimizers, per_optimizer, len(config.tuning_seeds), config.max_epochs, config.yes,
                      len(config.optimizers) * len(config.confirmation_seeds), "trials" if searching else "lrs")
     check_schedule(config.schedule, config.warmup_epochs)
-    _require(config.name not in (".", "..") and "/" not in config.name,
-             f"--name must be a plain folder name, got {config.name!r}")
+    check_name(config.name)
     parse_shard(config.shard)
     _require(config.compile or config.compile_mode == "default", "--compile-mode needs --compile")
     if config.cuda_graphs == "on":
@@ -86,6 +85,11 @@ def _resolve_grid(config: "SweepConfig") -> None:
     for name in config.optimizers:
         config.family(name)
     check_unique_ids(config.runs())
+
+
+def check_name(name: str) -> None:
+    """--name is one folder inside --log-dir (several problems each get a folder inside it, too)."""
+    _require(name not in (".", "..") and "/" not in name, f"--name must be a plain folder name, got {name!r}")
 
 
 def parse_shard(text: str) -> tuple[int, int]:
