@@ -59,7 +59,8 @@ def target_sentences(record: SweepRecord, choices: dict[str, Choice], family: Fa
     if not reached:
         best = max(cells, key=lambda cell: cell.val.mean)
         return [f"No optimizer reached the {target} within {count_text(record.max_epochs, 'epoch')} at its chosen "
-                f"lr; the highest final val accuracy was {_name(best)} at {pct_spread(best.val)}."]
+                f"lr; the highest final val accuracy was {_name(best)} at {pct_spread(best.val)} over "
+                f"{count_text(best.val.n, 'seed')}."]
     fewest = min(times[cell.optimizer].steps.mean for cell in reached)
     first = [cell for cell in reached if times[cell.optimizer].steps.mean == fewest]
     tied = "".join(f"; tied with {_name(cell)}: {_target_text(times[cell.optimizer])}" for cell in first[1:])
@@ -116,7 +117,7 @@ def generalization_sentences(choices: dict[str, Choice], rows: list[PairRow], fa
     lead = judged.pairs
     if lead.tie or (lead.mean is not None and abs(lead.mean) < 5e-4):
         sentences = [f"Highest test accuracy at the chosen lr: {_name(best)} at {pct_spread(a)}, level "
-                     f"with {_name(second)} at {pct_spread(b)}."]
+                     f"with {_name(second)} at {pct_spread(b)} (over {count_text(min(a.n, b.n), 'seed')})."]
     else:
         sentences = [f"Highest test accuracy at the chosen lr: {_name(best)} at {pct_spread(a)}, ahead of "
                      f"{_name(second)} at {pct_spread(b)}; the top two of {len(cells)}, picked by the data, so the "
@@ -126,10 +127,11 @@ def generalization_sentences(choices: dict[str, Choice], rows: list[PairRow], fa
     if len(gaps) > 1:
         gaps.sort(key=lambda cell: cell.metric("generalization_gap").mean)
         low, high = gaps[0], gaps[-1]
-        if high.metric("generalization_gap").mean - low.metric("generalization_gap").mean >= 5e-4:
+        smallest, largest = low.metric("generalization_gap"), high.metric("generalization_gap")
+        if largest.mean - smallest.mean >= 5e-4:
             sentences.append(f"Smallest generalization gap (final train acc − test acc): {_name(low)} "
-                             f"{points_spread(low.metric('generalization_gap'))}; largest: {_name(high)} "
-                             f"{points_spread(high.metric('generalization_gap'))}.")
+                             f"{points_spread(smallest)}; largest: {_name(high)} {points_spread(largest)} "
+                             f"(over {count_text(min(smallest.n, largest.n), 'seed')}).")
     return sentences
 
 
@@ -149,7 +151,8 @@ def sensitivity_sentences(record: SweepRecord, choices: dict[str, Choice]) -> li
     def describe(name: str) -> str:
         drop, best, worst = drops[name]
         return (f"**{name}**, whose mean final val accuracy goes from {pct_spread(best.val)} at {best.label} "
-                f"to {pct_spread(worst.val)} at {worst.label} ({100 * drop:.1f} pts)")
+                f"to {pct_spread(worst.val)} at {worst.label} ({100 * drop:.1f} pts over the "
+                f"{count_text(min(best.val.n, worst.val.n), 'seed')} that chose)")
 
     ranked = sorted(drops, key=lambda name: drops[name][0], reverse=True)
     searched = any(cell.trial is not None for choice in choices.values() for cell in choice.cells)

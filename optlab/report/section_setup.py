@@ -11,6 +11,7 @@ from optlab.report.formatting import (
     lr_text,
 )
 from optlab.report.selection import Choice, group_cells
+from optlab.report.stats import MIN_SEEDS
 from optlab.report.sweep_record import SweepRecord
 
 DATASETS = {"cifar10": "CIFAR-10", "imagefolder": "image folder", "synthetic": "synthetic (generated) images"}
@@ -105,10 +106,18 @@ def tuning_setup(record: SweepRecord) -> list[str]:
 
 
 def verdict_basis(choices: dict[str, Choice]) -> str:
-    """One line saying which runs every verdict below rests on."""
+    """One line saying which runs every verdict below rests on, and on how few seeds at the least."""
     kinds = sorted({choice.judged_on for choice in choices.values() if choice.chosen is not None and choice.judged_on})
     if not kinds:
         return "- **Verdicts rest on**: nothing yet (no optimizer has runs that chose nothing)."
+    seeds = min(len({run.seed for run in choice.chosen.runs}) for choice in choices.values() if choice.chosen)
+    fewest = f" The fewest seeds an optimizer's verdicts rest on: {seeds}"
+    fewest += (f" (a paired comparison needs at least {MIN_SEEDS}, so those verdicts are inconclusive)."
+               if seeds < MIN_SEEDS else ".")
+    return _basis(kinds) + fewest
+
+
+def _basis(kinds: list[str]) -> str:
     if kinds == ["confirmation runs"]:
         return ("- **Verdicts rest on** the confirmation runs alone: each optimizer's configuration chosen on "
                 "validation of its tuning runs, re-run on seeds that chose nothing.")
